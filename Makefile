@@ -1,0 +1,55 @@
+# qkdnet: every target creates/uses .venv and installs what it needs, so on a fresh machine
+#   make demo   runs the built-in default scenario
+#   make test   installs the test extras and runs the test suite
+# The Dockerfile runs `make install` too, so the image is built with exactly these steps.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+QKDNET := $(VENV)/bin/qkdnet
+PYTEST_ARGS ?=
+
+.PHONY: install install-test demo test test-slow bench lint format clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch is pinned to 2.13.0 (the CPU wheel): install it on its own first so no other
+# dependency's looser requirement can pull a newer, CUDA-sized build.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e .
+	$(QKDNET) build-module
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	$(QKDNET) demo
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-test
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

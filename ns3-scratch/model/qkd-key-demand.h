@@ -1,0 +1,135 @@
+/*
+ * qkdnet ns-3 module "qkd".
+ *
+ * An application's demand for secret key between two trusted nodes, at a given rate.
+ *
+ * Every interval the demand asks for rate x interval bits. Between neighbours the key is taken
+ * straight from the link's buffers. Otherwise a fresh key is generated at the source and relayed
+ * over the routes Python chose: with one route, hop by hop through trusted nodes; with n routes,
+ * as n shares of a (t, n) sharing, one per (ideally node-disjoint) route. With authentication on,
+ * each share carries a tag under key the endpoints already share, the receiver drops shares whose
+ * tag fails and rebuilds from t good ones; with it off (the "no ABFT" baseline) whatever arrives
+ * is accepted. Because the simulator knows the true key, it counts what the application could
+ * not: keys accepted although wrong.
+ *
+ * A request is served when the right key is rebuilt before the next request is due.
+ */
+#ifndef QKD_KEY_DEMAND_H
+#define QKD_KEY_DEMAND_H
+
+#include "qkd-key-manager.h"
+#include "qkd-secret-sharing.h"
+
+#include "ns3/event-id.h"
+#include "ns3/nstime.h"
+#include "ns3/object.h"
+
+#include <map>
+#include <vector>
+
+namespace ns3
+{
+
+/** Most routes (shares) per demand whose outcome is reported separately. */
+constexpr uint32_t QKD_MAX_ROUTES = 4;
+
+/** Counters of one demand. */
+struct QkdKeyDemandCounters
+{
+    uint64_t requests{0};
+    uint64_t served{0};    //!< the right key arrived in time
+    uint64_t accepted{0};  //!< the receiver accepted a key (right or wrong)
+    uint64_t corrupted{0}; //!< accepted but wrong (possible only without authentication)
+    uint64_t failed{0};    //!< no key in time
+    uint64_t requestedBits{0};
+    uint64_t deliveredBits{0}; //!< bits of right keys
+    uint64_t corruptedBits{0};
+    uint64_t sharesSent{0};
+    uint64_t sharesReceived{0};
+    uint64_t sharesRejected{0}; //!< tag failed: tampering detected
+    uint64_t sharesMissing{0};  //!< never arrived in time (dropped, delayed, no hop key)
+    uint64_t hopExhausted{0};
+    uint64_t authKeyBits{0}; //!< endpoint authentication key spent on share tags
+    uint64_t routeRejected[QKD_MAX_ROUTES]{};
+    uint64_t routeMissing[QKD_MAX_ROUTES]{};
+};
+
+/**
+ * @ingroup qkd
+ * Key demand between two trusted nodes.
+ */
+class QkdKeyDemand : public Object
+{
+  public:
+    static TypeId GetTypeId();
+    QkdKeyDemand();
+
+    void Setup(uint32_t id,
+               Ptr<QkdKeyManager> source,
+               Ptr<QkdKeyManager> destination,
+               double rateBps,
+               Time interval);
+
+    /**
+     * Routes (each a node list from source to destination), threshold t (1 <= t <= n routes),
+     * and whether shares are authenticated. Takes effect from the next request.
+     */
+    void SetRoutes(const std::vector<std::vector<uint32_t>>& routes,
+                   uint32_t threshold,
+                   bool authenticate);
+    void SetRateBps(double rateBps);
+
+    void Start(Time at);
+    void Stop();
+
+    /** Destination key manager's sink: a share of one of our keys arrived. */
+    void OnShareArrived(const QkdMessage& message);
+    /** A share was lost at a hop for lack of key. */
+    void OnHopExhausted(uint8_t shareIndex);
+
+    const QkdKeyDemandCounters& GetCounters() const;
+    uint32_t GetSourceIndex() const;
+    uint32_t GetDestinationIndex() const;
+    double GetRateBps() const;
+    uint32_t GetRouteCount() const;
+    int64_t AssignStreams(int64_t stream);
+
+  protected:
+    void DoDispose() override;
+
+  private:
+    struct Pending
+    {
+        QkdBytes key;
+        uint32_t threshold{1};
+        uint32_t shares{1};
+        bool authenticate{true};
+        std::vector<QkdShare> received;
+        std::vector<bool> arrived;
+        std::vector<bool> rejected;
+        EventId deadline;
+    };
+
+    void Request();
+    void Evaluate(uint64_t keyId);
+    QkdMacKey ShareMacKey(uint64_t keyId, uint8_t shareIndex) const;
+
+    uint32_t m_id;
+    Ptr<QkdKeyManager> m_source;
+    Ptr<QkdKeyManager> m_destination;
+    double m_rateBps;
+    Time m_interval;
+    std::vector<std::vector<uint32_t>> m_routes;
+    uint32_t m_threshold;
+    bool m_authenticate;
+    EventId m_next;
+    uint64_t m_nextKeyId;
+    uint64_t m_macSeed;
+    Ptr<UniformRandomVariable> m_uniform;
+    std::map<uint64_t, Pending> m_pending;
+    QkdKeyDemandCounters m_counters;
+};
+
+} // namespace ns3
+
+#endif // QKD_KEY_DEMAND_H

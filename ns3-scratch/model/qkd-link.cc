@@ -1,0 +1,410 @@
+/*
+ * qkdnet ns-3 module "qkd": frame-level QKD link.
+ */
+#include "qkd-link.h"
+
+#include "ns3/double.h"
+#include "ns3/enum.h"
+#include "ns3/log.h"
+#include "ns3/simulator.h"
+#include "ns3/uinteger.h"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace ns3
+{
+
+NS_LOG_COMPONENT_DEFINE("QkdLink");
+NS_OBJECT_ENSURE_REGISTERED(QkdLink);
+
+namespace
+{
+
+void
+RequireInRange(const char* name, double value, double low, double high)
+{
+    if (!(value >= low && value <= high)) // also rejects NaN
+    {
+        std::ostringstream msg;
+        msg << "QkdLink: " << name << " = " << value << " is outside [" << low << ", " << high
+            << "]";
+        throw std::invalid_argument(msg.str());
+    }
+}
+
+} // namespace
+
+TypeId
+QkdLink::GetTypeId()
+{
+    static TypeId tid =
+        TypeId("ns3::QkdLink")
+            .SetParent<Object>()
+            .SetGroupName("Qkd")
+            .AddConstructor<QkdLink>()
+            .AddAttribute("FramePulses",
+                          "Pulses per simulated frame N (one sampling event per frame).",
+                          UintegerValue(1'000'000),
+                          MakeUintegerAccessor(&QkdLink::m_framePulses),
+                          MakeUintegerChecker<uint64_t>(1))
+            .AddAttribute("BlockSizeBits",
+                          "Sifted bits per post-processing block.",
+                          UintegerValue(100'000),
+                          MakeUintegerAccessor(&QkdLink::m_blockSizeBits),
+                          MakeUintegerChecker<uint64_t>(1))
+            .AddAttribute("AbortQber",
+                          "A block whose measured QBER exceeds this is discarded.",
+                          DoubleValue(0.11),
+                          MakeDoubleAccessor(&QkdLink::m_abortQber),
+                          MakeDoubleChecker<double>(0.0, 0.5))
+            .AddAttribute("PulseRateHz",
+                          "Source repetition rate.",
+                          DoubleValue(1e9),
+                          MakeDoubleAccessor(&QkdLink::SetPulseRateHz, &QkdLink::GetPulseRateHz),
+                          MakeDoubleChecker<double>(1.0))
+            .AddTraceSource("BlockClosed",
+                            "A block of sifted key was closed (linkId, blockId, siftedBits).",
+                            MakeTraceSourceAccessor(&QkdLink::m_blockClosedTrace),
+                            "ns3::QkdLink::BlockTracedCallback")
+            .AddTraceSource("KeyDelivered",
+                            "Secret key of a block reached the buffers (linkId, blockId, bits).",
+                            MakeTraceSourceAccessor(&QkdLink::m_keyDeliveredTrace),
+                            "ns3::QkdLink::BlockTracedCallback");
+    return tid;
+}
+
+QkdLink::QkdLink()
+    : m_linkId(0),
+      m_protocol(BB84_DECOY),
+      m_framePulses(1'000'000),
+      m_blockSizeBits(100'000),
+      m_abortQber(0.11),
+      m_pulseRateHz(1e9),
+      m_gain(0.0),
+      m_qber(0.0),
+      m_siftingRatio(0.5),
+      m_secretFraction(0.0),
+      m_flipProbability(0.0),
+      m_running(false),
+      m_nextBlockId(0)
+{
+}
+
+void
+QkdLink::Setup(uint32_t linkId,
+               Ptr<Node> endA,
+               Ptr<Node> endB,
+               Ptr<QkdKeyBuffer> bufferA,
+               Ptr<QkdKeyBuffer> bufferB,
+               Ptr<Node> relay)
+{
+    NS_ASSERT_MSG(endA && endB && endA != endB, "QkdLink needs two distinct end nodes");
+    NS_ASSERT_MSG(bufferA && bufferB, "QkdLink needs a key buffer at each end");
+    m_linkId = linkId;
+    m_endA = endA;
+    m_endB = endB;
+    m_bufferA = bufferA;
+    m_bufferB = bufferB;
+    m_relay = relay;
+    m_protocol = relay ? MDI : BB84_DECOY;
+}
+
+void
+QkdLink::Start(Time start)
+{
+    m_running = true;
+    m_openBlock = QkdBlock{};
+    m_openBlock.linkId = m_linkId;
+    m_openBlock.blockId = m_nextBlockId++;
+    m_openBlock.openedAt = start;
+    m_frameEvent = Simulator::Schedule(start - Simulator::Now(), &QkdLink::EmitFrame, this);
+}
+
+void
+QkdLink::Stop()
+{
+    m_running = false;
+    m_frameEvent.Cancel();
+}
+
+void
+QkdLink::SetOperatingPoint(double gain, double qber, double siftingRatio, double secretFraction)
+{
+    RequireInRange("gain", gain, 0.0, 1.0);
+    RequireInRange("qber", qber, 0.0, 0.5);
+    RequireInRange("sifting ratio", siftingRatio, 0.0, 1.0);
+    RequireInRange("secret fraction", secretFraction, 0.0, 1.0);
+    m_gain = gain;
+    m_qber = qber;
+    m_siftingRatio = siftingRatio;
+    m_secretFraction = secretFraction;
+}
+
+void
+QkdLink::SetPulseRateHz(double pulseRateHz)
+{
+    if (!(pulseRateHz >= 1.0 && std::isfinite(pulseRateHz)))
+    {
+        std::ostringstream msg;
+        msg << "QkdLink: pulse rate " << pulseRateHz << " Hz must be a finite value >= 1 Hz";
+        throw std::invalid_argument(msg.str());
+    }
+    m_pulseRateHz = pulseRateHz;
+}
+
+void
+QkdLink::SetAnnouncementFlipProbability(double probability)
+{
+    RequireInRange("announcement flip probability", probability, 0.0, 1.0);
+    m_flipProbability = probability;
+}
+
+void
+QkdLink::SetProtocol(Protocol protocol)
+{
+    if (protocol == MDI && !m_relay)
+    {
+        throw std::invalid_argument("QkdLink: MDI-QKD needs a relay node on the link");
+    }
+    m_protocol = protocol;
+}
+
+void
+QkdLink::SetBlockHandler(BlockHandler handler)
+{
+    m_blockHandler = handler;
+}
+
+void
+QkdLink::EmitFrame()
+{
+    if (!m_running)
+    {
+        return;
+    }
+    const uint64_t n = m_framePulses;
+    const uint64_t detections = m_sampler.Sample(n, m_gain);
+    const uint64_t sifted = m_sampler.Sample(detections, m_siftingRatio);
+    uint64_t errors = m_sampler.Sample(sifted, m_qber);
+    if (m_protocol == MDI && m_flipProbability > 0.0 && sifted > 0)
+    {
+        // A lying relay flips announced outcomes: a flipped correct bit becomes an error and a
+        // flipped error becomes correct.
+        const uint64_t flippedGood = m_sampler.Sample(sifted - errors, m_flipProbability);
+        const uint64_t flippedBad = m_sampler.Sample(errors, m_flipProbability);
+        errors = errors - flippedBad + flippedGood;
+        m_counters.flippedAnnouncements += flippedGood + flippedBad;
+    }
+
+    m_counters.framesSent++;
+    m_counters.pulsesSent += n;
+    m_counters.detections += detections;
+    m_counters.siftedBits += sifted;
+    m_counters.errorBits += errors;
+
+    m_openBlock.detections += detections;
+    m_openBlock.pulses += n;
+    m_openBlock.siftedBits += sifted;
+    m_openBlock.errorBits += errors;
+    // The secret fraction of a block is the one in force when its last frame arrives.
+    m_openBlock.secretFraction = m_secretFraction;
+    if (m_openBlock.siftedBits >= m_blockSizeBits)
+    {
+        CloseBlock();
+    }
+
+    const Time frame = GetFrameDuration();
+    m_frameEvent = Simulator::Schedule(frame, &QkdLink::EmitFrame, this);
+}
+
+void
+QkdLink::CloseBlock()
+{
+    QkdBlock block = m_openBlock;
+    block.closedAt = Simulator::Now();
+    m_counters.blocksClosed++;
+    m_blockClosedTrace(m_linkId, block.blockId, block.siftedBits);
+
+    m_openBlock = QkdBlock{};
+    m_openBlock.linkId = m_linkId;
+    m_openBlock.blockId = m_nextBlockId++;
+    m_openBlock.openedAt = Simulator::Now();
+
+    if (!m_blockHandler.IsNull())
+    {
+        m_blockHandler(this, block);
+    }
+    else
+    {
+        FinishBlockIdeally(block);
+    }
+}
+
+void
+QkdLink::FinishBlockIdeally(const QkdBlock& block)
+{
+    if (block.MeasuredQber() > m_abortQber)
+    {
+        AbortBlock(block);
+        return;
+    }
+    const auto secret = static_cast<uint64_t>(
+        std::floor(static_cast<double>(block.siftedBits) * block.secretFraction));
+    DeliverBlockKey(block, secret);
+}
+
+void
+QkdLink::DeliverBlockKey(const QkdBlock& block, uint64_t secretBits)
+{
+    m_counters.blocksDistilled++;
+    m_counters.secretBits += secretBits;
+    if (secretBits > 0)
+    {
+        m_bufferA->AddKey(secretBits);
+        m_bufferB->AddKey(secretBits);
+    }
+    m_keyDeliveredTrace(m_linkId, block.blockId, secretBits);
+}
+
+void
+QkdLink::FailBlock(const QkdBlock& block)
+{
+    NS_LOG_LOGIC("link " << m_linkId << " block " << block.blockId << " failed");
+    m_counters.blocksFailed++;
+}
+
+void
+QkdLink::AbortBlock(const QkdBlock& block)
+{
+    NS_LOG_LOGIC("link " << m_linkId << " block " << block.blockId << " aborted, QBER "
+                         << block.MeasuredQber());
+    m_counters.blocksAborted++;
+}
+
+uint32_t
+QkdLink::GetLinkId() const
+{
+    return m_linkId;
+}
+
+Ptr<Node>
+QkdLink::GetEndA() const
+{
+    return m_endA;
+}
+
+Ptr<Node>
+QkdLink::GetEndB() const
+{
+    return m_endB;
+}
+
+Ptr<Node>
+QkdLink::GetRelay() const
+{
+    return m_relay;
+}
+
+Ptr<QkdKeyBuffer>
+QkdLink::GetBufferA() const
+{
+    return m_bufferA;
+}
+
+Ptr<QkdKeyBuffer>
+QkdLink::GetBufferB() const
+{
+    return m_bufferB;
+}
+
+Ptr<QkdKeyBuffer>
+QkdLink::GetBufferAt(Ptr<Node> node) const
+{
+    if (node == m_endA)
+    {
+        return m_bufferA;
+    }
+    if (node == m_endB)
+    {
+        return m_bufferB;
+    }
+    return nullptr;
+}
+
+QkdLink::Protocol
+QkdLink::GetProtocol() const
+{
+    return m_protocol;
+}
+
+double
+QkdLink::GetGain() const
+{
+    return m_gain;
+}
+
+double
+QkdLink::GetQber() const
+{
+    return m_qber;
+}
+
+double
+QkdLink::GetSiftingRatio() const
+{
+    return m_siftingRatio;
+}
+
+double
+QkdLink::GetSecretFraction() const
+{
+    return m_secretFraction;
+}
+
+double
+QkdLink::GetPulseRateHz() const
+{
+    return m_pulseRateHz;
+}
+
+double
+QkdLink::GetAbortQber() const
+{
+    return m_abortQber;
+}
+
+Time
+QkdLink::GetFrameDuration() const
+{
+    return Seconds(static_cast<double>(m_framePulses) / m_pulseRateHz);
+}
+
+const QkdLinkCounters&
+QkdLink::GetCounters() const
+{
+    return m_counters;
+}
+
+int64_t
+QkdLink::AssignStreams(int64_t stream)
+{
+    m_sampler.SetStream(stream);
+    return 1;
+}
+
+void
+QkdLink::DoDispose()
+{
+    m_frameEvent.Cancel();
+    m_blockHandler = BlockHandler();
+    m_endA = nullptr;
+    m_endB = nullptr;
+    m_relay = nullptr;
+    m_bufferA = nullptr;
+    m_bufferB = nullptr;
+    Object::DoDispose();
+}
+
+} // namespace ns3

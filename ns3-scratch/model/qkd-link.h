@@ -1,0 +1,197 @@
+/*
+ * qkdnet ns-3 module "qkd".
+ *
+ * A QKD link between two trusted nodes, simulated frame by frame.
+ *
+ * The physics lives in Python (qchannel): it tells the link, for the link's current hardware and
+ * channel, the probability that a pulse is detected (gain), the error rate of sifted bits (QBER),
+ * the fraction of detections kept after basis sifting, and how many secret bits each sifted bit
+ * is worth (secret fraction). The link only *samples* from these numbers, so that
+ * statistical fluctuations, block aborts and key-buffer dynamics come out of a real stochastic
+ * process on ns-3's seeded streams. Inputs can change between any two frames.
+ *
+ * Frame k starts at k*T (T = FramePulses / pulse rate) and is sampled with the operating point in
+ * force at its start:  detections ~ Bin(N, gain), sifted ~ Bin(detections, sifting ratio),
+ * errors ~ Bin(sifted, QBER). Sifted bits accumulate into blocks of BlockSizeBits; a finished
+ * block is post-processed (by an attached post-processor that exchanges real packets, or ideally
+ * at once) and, unless its measured QBER is above the abort threshold, yields
+ * floor(sifted * secret fraction) secret bits into both ends' key buffers.
+ *
+ * For an MDI-QKD link the same sampling applies to Bell-state-measurement successes announced by
+ * the untrusted relay in the middle; a dishonest relay can flip a fraction of its announcements.
+ */
+#ifndef QKD_LINK_H
+#define QKD_LINK_H
+
+#include "qkd-binomial-sampler.h"
+#include "qkd-key-buffer.h"
+
+#include "ns3/callback.h"
+#include "ns3/event-id.h"
+#include "ns3/node.h"
+#include "ns3/nstime.h"
+#include "ns3/object.h"
+#include "ns3/ptr.h"
+#include "ns3/traced-callback.h"
+
+#include <cstdint>
+
+namespace ns3
+{
+
+/** A block of sifted key waiting for (or going through) post-processing. */
+struct QkdBlock
+{
+    uint32_t linkId{0};
+    uint64_t blockId{0};
+    uint64_t siftedBits{0};
+    uint64_t errorBits{0};
+    uint64_t detections{0};
+    uint64_t pulses{0};
+    double secretFraction{0.0};
+    Time openedAt;
+    Time closedAt;
+
+    /** QBER measured on this block (error estimation on the whole block). */
+    double MeasuredQber() const
+    {
+        return siftedBits > 0 ? static_cast<double>(errorBits) / static_cast<double>(siftedBits)
+                              : 0.0;
+    }
+};
+
+/** Cumulative counters of one link; the bridge reads them once per step. */
+struct QkdLinkCounters
+{
+    uint64_t framesSent{0};
+    uint64_t pulsesSent{0};
+    uint64_t detections{0};
+    uint64_t siftedBits{0};
+    uint64_t errorBits{0};
+    uint64_t blocksClosed{0};
+    uint64_t blocksAborted{0};
+    uint64_t blocksFailed{0};
+    uint64_t blocksDistilled{0};
+    uint64_t secretBits{0};
+    uint64_t flippedAnnouncements{0};
+};
+
+/**
+ * @ingroup qkd
+ * Point-to-point (BB84-decoy) or relay-assisted (MDI-QKD) QKD link between trusted nodes.
+ */
+class QkdLink : public Object
+{
+  public:
+    enum Protocol
+    {
+        BB84_DECOY = 0,
+        MDI = 1,
+    };
+
+    /** Handler of closed blocks; returns nothing, calls DeliverBlockKey/FailBlock later. */
+    typedef Callback<void, Ptr<QkdLink>, QkdBlock> BlockHandler;
+    /** Signature of the BlockClosed / KeyDelivered trace sources. */
+    typedef void (*BlockTracedCallback)(uint32_t linkId, uint64_t blockId, uint64_t bits);
+
+    static TypeId GetTypeId();
+    QkdLink();
+
+    /** Wire the link to its two trusted ends (and, for MDI, the untrusted relay). */
+    void Setup(uint32_t linkId,
+               Ptr<Node> endA,
+               Ptr<Node> endB,
+               Ptr<QkdKeyBuffer> bufferA,
+               Ptr<QkdKeyBuffer> bufferB,
+               Ptr<Node> relay = nullptr);
+
+    /** Begin emitting frames at simulation time `start`. */
+    void Start(Time start);
+    /** Stop emitting frames (pending post-processing still completes). */
+    void Stop();
+
+    /**
+     * Set the operating point computed by qchannel; takes effect from the next frame.
+     * Throws std::invalid_argument on values outside their physical range.
+     */
+    void SetOperatingPoint(double gain, double qber, double siftingRatio, double secretFraction);
+    /** Source repetition rate in Hz; takes effect from the next frame. */
+    void SetPulseRateHz(double pulseRateHz);
+    /** Probability that the relay flips an announced BSM result (Byzantine MDI relay). */
+    void SetAnnouncementFlipProbability(double probability);
+    /** Switch protocol (the bridge sets the matching operating point). */
+    void SetProtocol(Protocol protocol);
+
+    /** Post-process closed blocks with `handler` instead of ideally and at once. */
+    void SetBlockHandler(BlockHandler handler);
+
+    /** Called by a post-processor: block finished, put `secretBits` into both buffers. */
+    void DeliverBlockKey(const QkdBlock& block, uint64_t secretBits);
+    /** Called by a post-processor: block lost (e.g. messages timed out); counted. */
+    void FailBlock(const QkdBlock& block);
+    /** Called by a post-processor: block's QBER above threshold; discarded and counted. */
+    void AbortBlock(const QkdBlock& block);
+
+    uint32_t GetLinkId() const;
+    Ptr<Node> GetEndA() const;
+    Ptr<Node> GetEndB() const;
+    Ptr<Node> GetRelay() const;
+    Ptr<QkdKeyBuffer> GetBufferA() const;
+    Ptr<QkdKeyBuffer> GetBufferB() const;
+    /** Buffer at `node`'s end (nullptr if the node is not an end of this link). */
+    Ptr<QkdKeyBuffer> GetBufferAt(Ptr<Node> node) const;
+    Protocol GetProtocol() const;
+    double GetGain() const;
+    double GetQber() const;
+    double GetSiftingRatio() const;
+    double GetSecretFraction() const;
+    double GetPulseRateHz() const;
+    double GetAbortQber() const;
+    Time GetFrameDuration() const;
+    const QkdLinkCounters& GetCounters() const;
+
+    /** ns-3 convention: pin the random streams; returns how many streams were used. */
+    int64_t AssignStreams(int64_t stream);
+
+  protected:
+    void DoDispose() override;
+
+  private:
+    void EmitFrame();
+    void CloseBlock();
+    void FinishBlockIdeally(const QkdBlock& block);
+
+    uint32_t m_linkId;
+    Ptr<Node> m_endA;
+    Ptr<Node> m_endB;
+    Ptr<Node> m_relay;
+    Ptr<QkdKeyBuffer> m_bufferA;
+    Ptr<QkdKeyBuffer> m_bufferB;
+
+    Protocol m_protocol;
+    uint64_t m_framePulses;
+    uint64_t m_blockSizeBits;
+    double m_abortQber;
+    double m_pulseRateHz;
+    double m_gain;
+    double m_qber;
+    double m_siftingRatio;
+    double m_secretFraction;
+    double m_flipProbability;
+
+    QkdBinomialSampler m_sampler;
+    EventId m_frameEvent;
+    bool m_running;
+
+    QkdBlock m_openBlock;
+    uint64_t m_nextBlockId;
+    BlockHandler m_blockHandler;
+    QkdLinkCounters m_counters;
+
+    TracedCallback<uint32_t, uint64_t, uint64_t> m_blockClosedTrace;
+    TracedCallback<uint32_t, uint64_t, uint64_t> m_keyDeliveredTrace;
+};
+
+} // namespace ns3
+
+#endif // QKD_LINK_H
