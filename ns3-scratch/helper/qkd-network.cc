@@ -1016,7 +1016,15 @@ QkdNetwork::SendControl(uint32_t src, uint32_t dst, uint32_t bytes, uint64_t tag
         m_controlReceived[dst]++;
         return;
     }
-    m_agents[src]->SendMessage(header, bytes, PrimaryAddress(dst));
+    // Sent from an event, never directly: before the first Run() the nodes' devices and queue
+    // discs are not initialised yet (ns-3 initialises them in events at t = 0).
+    Simulator::ScheduleWithContext(m_nodes.Get(src)->GetId(),
+                                   Seconds(0),
+                                   &QkdNodeAgent::SendMessage,
+                                   m_agents[src],
+                                   header,
+                                   bytes,
+                                   PrimaryAddress(dst));
 }
 
 void

@@ -88,7 +88,7 @@ def test_ns3_test_suites_pass():
         [str(artifacts.test_runner), "--list"], capture_output=True, text=True, check=True
     ).stdout.split()
     suites = sorted(name for name in listing if name.startswith("qkd-"))
-    assert {"qkd-key-buffer", "qkd-link"} <= set(suites)
+    assert {"qkd-key-buffer", "qkd-link", "qkd-network", "qkd-secret-sharing"} <= set(suites)
     for suite in suites:
         result = subprocess.run(
             [str(artifacts.test_runner), f"--suite={suite}", "--verbose"],
