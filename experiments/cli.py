@@ -26,6 +26,10 @@ def _register() -> None:
     app.command("demo")(bridge_cli.demo)
     app.command("build-module")(bridge_cli.build_module)
 
+    from bridge.ns3gym import cli as ns3gym_cli
+
+    app.command("gym-sim")(ns3gym_cli.gym_sim)
+
 
 _register()
 
