@@ -1,0 +1,98 @@
+"""Per-step node reports and the batches of them that consensus orders.
+
+A node's report for a step holds, per named quantity (e.g. "qber", "buffer_bits"), one float per
+link (NaN where the node does not report that link) and one trust vote per link (+1 trust,
+-1 distrust, 0 abstain). The node signs it; the primary orders a *batch* of signed reports, so it
+can leave reports out (at most f, the batch needs n - f) but cannot alter one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from control.abft.codec import Reader, Writer
+from control.abft.errors import MessageDecodeError
+from control.abft.messages import Signed, decode_envelope, encode_envelope
+
+_F64 = np.dtype("<f8")
+
+
+@dataclass(frozen=True, eq=False)
+class NodeReport:
+    """What node `node` claims about every link at `step`."""
+
+    node: int
+    step: int
+    values: Mapping[str, np.ndarray]
+    votes: np.ndarray
+
+    def encode(self) -> bytes:
+        w = Writer().u16(self.node).u64(self.step).u32(len(self.votes)).u8(len(self.values))
+        for name in sorted(self.values):
+            arr = np.asarray(self.values[name], dtype=_F64)
+            w.blob(name.encode()).raw(arr.tobytes())
+        w.raw(np.asarray(self.votes, dtype=np.int8).tobytes())
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, payload: bytes, quantities: Sequence[str], n_links: int) -> NodeReport:
+        """Parse and check against the expected quantities and link count."""
+        r = Reader(payload, "node report")
+        node, step, links, count = r.u16(), r.u64(), r.u32(), r.u8()
+        if links != n_links:
+            raise MessageDecodeError(f"report covers {links} links, expected {n_links}")
+        values = {}
+        for _ in range(count):
+            name = r.blob().decode("utf-8", errors="replace")
+            arr = np.frombuffer(r.raw(8 * n_links), dtype=_F64).astype(np.float64)
+            if np.any(np.isinf(arr)):
+                raise MessageDecodeError(f"report quantity {name!r} contains infinities")
+            values[name] = arr
+        if sorted(values) != sorted(quantities):
+            raise MessageDecodeError(
+                f"report quantities {sorted(values)} differ from expected {sorted(quantities)}"
+            )
+        votes = np.frombuffer(r.raw(n_links), dtype=np.int8).astype(np.int64)
+        if np.any(np.abs(votes) > 1):
+            raise MessageDecodeError("report votes must be -1, 0 or +1")
+        r.done()
+        return cls(node, step, values, votes)
+
+
+def report_message(payload: bytes) -> bytes:
+    """Application payload carrying an encoded report (tagged, so other kinds can coexist)."""
+    return b"R" + payload
+
+
+def report_payload(app_payload: bytes) -> bytes | None:
+    """The report inside an application payload, or None if it is another kind."""
+    return app_payload[1:] if app_payload[:1] == b"R" else None
+
+
+@dataclass(frozen=True)
+class ReportBatch:
+    """Signed reports for one step, as proposed by the primary (sorted by sender)."""
+
+    step: int
+    reports: tuple[Signed, ...]
+
+    def encode(self) -> bytes:
+        w = Writer().u8(0xB7).u64(self.step).u32(len(self.reports))
+        for env in self.reports:
+            w.blob(encode_envelope(env))
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, value: bytes) -> ReportBatch:
+        r = Reader(value, "report batch")
+        if r.u8() != 0xB7:
+            raise MessageDecodeError("not a report batch")
+        step, count = r.u64(), r.u32()
+        if count > 65535:
+            raise MessageDecodeError(f"report batch claims {count} reports")
+        reports = tuple(decode_envelope(r.blob()) for _ in range(count))
+        r.done()
+        return cls(step, reports)
