@@ -236,7 +236,16 @@ def _is_builtin_spec(spec: str) -> bool:
     return ":" in spec or not any(spec.endswith(ext) for ext in _TOPOLOGY_FILE_SUFFIXES)
 
 
-_TOPOLOGY_FILE_SUFFIXES = (".gml", ".graphml", ".xml", ".txt", ".inet", ".orbis", ".cch", ".weights")
+_TOPOLOGY_FILE_SUFFIXES = (
+    ".gml",
+    ".graphml",
+    ".xml",
+    ".txt",
+    ".inet",
+    ".orbis",
+    ".cch",
+    ".weights",
+)
 
 
 def parse_scenario(data: dict, source: str = "scenario") -> ScenarioConfig:

@@ -35,6 +35,7 @@ import logging
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -94,6 +95,11 @@ class AbftConfig(BaseModel):
     qber_tolerance: float = Field(0.01, gt=0.0)
     report_error_weight: float = Field(1.0, ge=0.0)
     qber_error_weight: float = Field(0.5, ge=0.0)
+    qber_blame: Literal["attributed", "shared"] = Field(
+        "attributed",
+        description="how a link's QBER excess is blamed on its ends: in proportion to how "
+        "anomalous each end's other links are (attributed), or fully on both (shared)",
+    )
     trust_threshold: float = Field(0.0, ge=-1.0, lt=1.0)
     initial_weights: tuple[float, ...] | None = None
     checkpoint_interval: int = Field(1, ge=1)
@@ -147,6 +153,7 @@ class AbftConfig(BaseModel):
             qber_tolerance=self.qber_tolerance,
             report_error_weight=self.report_error_weight,
             qber_error_weight=self.qber_error_weight,
+            qber_blame=self.qber_blame,
             trust_threshold=self.trust_threshold,
             report_wait_s=self.report_wait_s,
         )

@@ -24,7 +24,9 @@ Per step, with trust weights w:
 * node error err_i in [0, 1]: `report_error_weight` times the mean over its reported entries of
   clip(|r - agreed| / tol - 1, 0, 1) (deviations within the quantity's tolerance are noise) and
   of its votes disagreeing with the decision, plus `qber_error_weight` times the mean over its
-  links of clip((measured - expected) / qber_tolerance - 1, 0, 1);
+  links of its share of clip((measured - expected) / qber_tolerance - 1, 0, 1) - the share set
+  by `attributed_blame` (the end whose other links are anomalous too takes the blame), or the
+  whole excess for both ends with qber_blame="shared";
 * trust weights updated by `WeightRule`; consensus weights clamped towards them.
 
 Measured inputs are public per-link quantities (QBER estimates announced over the authenticated
@@ -87,6 +89,7 @@ class LedgerParams:
     qber_tolerance: float = 0.01
     report_error_weight: float = 1.0
     qber_error_weight: float = 0.5
+    qber_blame: str = "attributed"
     trust_threshold: float = 0.0
     report_wait_s: float = 0.01
 
@@ -374,8 +377,14 @@ class TrustLedger:
             excess = (measured.measured_qber - measured.expected_qber) / p.qber_tolerance - 1.0
             link_err = np.clip(excess, 0.0, 1.0)
             known = ~np.isnan(link_err) & self._adjacency
-            per_node = np.where(known, np.nan_to_num(link_err)[None, :], 0.0).sum(axis=1)
-            qber_err = np.where(known.any(axis=1), per_node / np.maximum(known.sum(axis=1), 1), 0)
+            blame = (
+                attributed_blame(link_err, known, p.link_endpoints)
+                if p.qber_blame == "attributed"
+                else np.where(known, np.nan_to_num(link_err)[None, :], 0.0)
+            )
+            qber_err = np.where(
+                known.any(axis=1), blame.sum(axis=1) / np.maximum(known.sum(axis=1), 1), 0
+            )
         errors = np.clip(p.report_error_weight * report_err + p.qber_error_weight * qber_err, 0, 1)
 
         before = from_units(self.trust)
@@ -419,3 +428,33 @@ class TrustLedger:
 
     def consensus_weights(self) -> tuple[int, ...]:
         return self.weights
+
+
+def attributed_blame(
+    link_err: np.ndarray, known: np.ndarray, endpoints: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """Share each link's QBER excess between its two ends by how anomalous their other links are.
+
+    An eavesdropping (or eavesdropped-on) node is the common factor of its anomalous links; an
+    honest neighbour usually has clean links elsewhere. So link k = (a, b) blames end a in
+    proportion to the mean excess over a's *other* measured links (and b likewise); with no
+    evidence either way (both zero, or no other links) the blame is split evenly. Returns an
+    (n_nodes, n_links) array whose column k sums to link_err[k] (0 where unmeasured).
+    """
+    n, n_links = known.shape
+    err = np.where(np.isnan(link_err), 0.0, link_err)
+    totals = np.where(known, err[None, :], 0.0).sum(axis=1)
+    counts = known.sum(axis=1)
+    blame = np.zeros((n, n_links))
+    for k, (a, b) in enumerate(endpoints):
+        if not (known[a, k] or known[b, k]) or err[k] == 0.0:
+            continue
+        others = []
+        for end in (a, b):
+            rest = counts[end] - 1
+            others.append((totals[end] - err[k]) / rest if rest > 0 else 0.0)
+        total = others[0] + others[1]
+        share_a = 0.5 if total <= 0.0 else others[0] / total
+        blame[a, k] = err[k] * share_a
+        blame[b, k] = err[k] * (1.0 - share_a)
+    return blame

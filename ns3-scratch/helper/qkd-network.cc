@@ -59,7 +59,8 @@ QkdNetwork::QkdNetwork()
       m_bufferThresholdBits(1'000'000),
       m_bufferInitialBits(0),
       m_built(false),
-      m_controlDrained(0)
+      m_nextTimerHandle(1),
+      m_stopOnControl(false)
 {
 }
 
@@ -976,8 +977,11 @@ QkdNetwork::Step(double dtS,
         throw std::invalid_argument("QkdNetwork: output array has the wrong size");
     }
     SetLinkInputs(linkInputs, nInputs);
-    Simulator::Stop(Seconds(dtS));
-    Simulator::Run();
+    // A step runs to its end: control events arriving meanwhile are queued, not stopped at.
+    const bool stopOnControl = m_stopOnControl;
+    m_stopOnControl = false;
+    RunUntil(Simulator::Now().GetSeconds() + dtS);
+    m_stopOnControl = stopOnControl;
     UpdateReports();
     if (outputs != nullptr)
     {
@@ -1002,20 +1006,23 @@ QkdNetwork::SendControl(uint32_t src, uint32_t dst, uint32_t bytes, uint64_t tag
     RequireBuilt("SendControl");
     RequireNode(src, "control source");
     RequireNode(dst, "control destination");
+    if (src == dst)
+    {
+        // A node's message to itself never touches the network.
+        Simulator::ScheduleWithContext(m_nodes.Get(dst)->GetId(),
+                                       Seconds(0),
+                                       &QkdNetwork::RecordControlEvent,
+                                       this,
+                                       0.0,
+                                       tag,
+                                       dst);
+        return;
+    }
     QkdHeader header;
     header.kind = QkdHeader::CONTROL;
     header.id = tag;
     header.source = src;
     header.destination = dst;
-    if (src == dst)
-    {
-        m_controlDeliveries.insert(m_controlDeliveries.end(),
-                                   {static_cast<double>(tag),
-                                    static_cast<double>(dst),
-                                    Simulator::Now().GetSeconds()});
-        m_controlReceived[dst]++;
-        return;
-    }
     // Sent from an event, never directly: before the first Run() the nodes' devices and queue
     // discs are not initialised yet (ns-3 initialises them in events at t = 0).
     Simulator::ScheduleWithContext(m_nodes.Get(src)->GetId(),
@@ -1030,29 +1037,94 @@ QkdNetwork::SendControl(uint32_t src, uint32_t dst, uint32_t bytes, uint64_t tag
 void
 QkdNetwork::OnControl(Ptr<QkdNodeAgent> agent, const QkdMessage& message)
 {
-    const uint32_t dst = agent->GetNodeIndex();
-    m_controlReceived[dst]++;
-    m_controlDeliveries.insert(m_controlDeliveries.end(),
-                               {static_cast<double>(message.header.id),
-                                static_cast<double>(dst),
-                                Simulator::Now().GetSeconds()});
+    RecordControlEvent(0.0, message.header.id, agent->GetNodeIndex());
+}
+
+void
+QkdNetwork::RecordControlEvent(double kind, uint64_t id, uint32_t node)
+{
+    if (kind == 0.0)
+    {
+        m_controlReceived[node]++;
+    }
+    m_controlEvents.insert(m_controlEvents.end(),
+                           {kind,
+                            static_cast<double>(id),
+                            static_cast<double>(node),
+                            Simulator::Now().GetSeconds()});
+    if (m_stopOnControl)
+    {
+        Simulator::Stop();
+    }
+}
+
+uint64_t
+QkdNetwork::ScheduleControlTimer(uint32_t node, double delayS)
+{
+    RequireBuilt("ScheduleControlTimer");
+    RequireNode(node, "timer");
+    if (!(delayS >= 0.0) || !std::isfinite(delayS))
+    {
+        throw std::invalid_argument("QkdNetwork: timer delay must be finite and >= 0 s");
+    }
+    const uint64_t handle = m_nextTimerHandle++;
+    m_controlTimers[handle] =
+        Simulator::Schedule(Seconds(delayS), &QkdNetwork::FireControlTimer, this, handle, node);
+    return handle;
+}
+
+void
+QkdNetwork::FireControlTimer(uint64_t handle, uint32_t node)
+{
+    m_controlTimers.erase(handle);
+    RecordControlEvent(1.0, handle, node);
+}
+
+void
+QkdNetwork::CancelControlTimer(uint64_t handle)
+{
+    auto it = m_controlTimers.find(handle);
+    if (it != m_controlTimers.end())
+    {
+        it->second.Cancel();
+        m_controlTimers.erase(it);
+    }
+}
+
+void
+QkdNetwork::SetStopOnControlEvents(bool stop)
+{
+    m_stopOnControl = stop;
+}
+
+double
+QkdNetwork::RunUntil(double tS)
+{
+    RequireBuilt("RunUntil");
+    const Time target = Seconds(tS);
+    if (target > Simulator::Now())
+    {
+        EventId stop = Simulator::Schedule(target - Simulator::Now(), &Simulator::Stop);
+        Simulator::Run();
+        stop.Cancel();
+    }
+    return Simulator::Now().GetSeconds();
 }
 
 uint64_t
 QkdNetwork::DrainControl(double* out, uint64_t capacity)
 {
-    const uint64_t available = m_controlDeliveries.size() / 3;
+    const uint64_t available = m_controlEvents.size() / 4;
     const uint64_t count = std::min(available, capacity);
-    std::copy(m_controlDeliveries.begin(), m_controlDeliveries.begin() + 3 * count, out);
-    m_controlDeliveries.erase(m_controlDeliveries.begin(), m_controlDeliveries.begin() + 3 * count);
-    m_controlDrained += count;
+    std::copy(m_controlEvents.begin(), m_controlEvents.begin() + 4 * count, out);
+    m_controlEvents.erase(m_controlEvents.begin(), m_controlEvents.begin() + 4 * count);
     return count;
 }
 
 uint64_t
-QkdNetwork::GetPendingControlDeliveries() const
+QkdNetwork::GetPendingControlEvents() const
 {
-    return m_controlDeliveries.size() / 3;
+    return m_controlEvents.size() / 4;
 }
 
 uint32_t
@@ -1146,6 +1218,12 @@ QkdNetwork::Destroy()
     {
         event.Cancel();
     }
+    for (auto& [handle, event] : m_controlTimers)
+    {
+        event.Cancel();
+    }
+    m_controlTimers.clear();
+    m_controlEvents.clear();
     for (auto& link : m_links)
     {
         link->Stop();

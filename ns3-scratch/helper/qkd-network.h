@@ -31,6 +31,7 @@
 #include "ns3/qkd-post-processor.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -148,14 +149,31 @@ class QkdNetwork
     void CollectOutputs(double* outputs, uint64_t nOutputs) const;
 
     // ---- control channel (consensus messages as packets) ----------------------------------
+    // A control-plane protocol written in Python (the ABFT coordinator) runs on top of these:
+    // its messages are packets between the nodes, its timers are ns-3 events, and with
+    // SetStopOnControlEvents(true) the simulator stops right after each delivery or timer, so
+    // Python reacts at the exact simulated moment (replies leave at the right time).
     /** Send a control message of `bytes` from node src to node dst, identified by `tag`. */
     void SendControl(uint32_t src, uint32_t dst, uint32_t bytes, uint64_t tag);
+    /** A timer for node `node` firing after `delayS`; returns its handle. */
+    uint64_t ScheduleControlTimer(uint32_t node, double delayS);
+    /** Cancel a control timer (no-op if it fired already). */
+    void CancelControlTimer(uint64_t handle);
+    /** Stop the simulator right after every control delivery or timer (see above). */
+    void SetStopOnControlEvents(bool stop);
     /**
-     * Move delivered control messages out: up to `capacity` triples (tag, dst, arrival_s) into
-     * `out`; returns how many triples were written (the rest stay queued).
+     * Run until simulated time `tS` or, with stop-on-control-events, the next control event;
+     * returns the time reached. Unlike Simulator::Stop(delay), the stop event is cancelled when
+     * the run ends early, so no stale stop can cut a later run short.
+     */
+    double RunUntil(double tS);
+    /**
+     * Move control events out in time order: up to `capacity` quadruples
+     * (kind 0 = message / 1 = timer, tag or handle, node, time_s) into `out`; returns how many
+     * were written (the rest stay queued).
      */
     uint64_t DrainControl(double* out, uint64_t capacity);
-    uint64_t GetPendingControlDeliveries() const;
+    uint64_t GetPendingControlEvents() const;
 
     // ---- inspection ---------------------------------------------------------------------
     uint64_t GetOutputSize() const;
@@ -249,9 +267,14 @@ class QkdNetwork
     std::vector<double> m_stepQber;
     std::vector<double> m_reportedQber; //!< 2 per link (end a, end b)
 
-    std::vector<double> m_controlDeliveries; //!< (tag, dst, time) triples not yet drained
-    uint64_t m_controlDrained;
+    void RecordControlEvent(double kind, uint64_t id, uint32_t node);
+    void FireControlTimer(uint64_t handle, uint32_t node);
+
+    std::vector<double> m_controlEvents; //!< (kind, id, node, time) quadruples not yet drained
     std::vector<uint64_t> m_controlReceived; //!< per node
+    std::map<uint64_t, EventId> m_controlTimers;
+    uint64_t m_nextTimerHandle;
+    bool m_stopOnControl;
 };
 
 } // namespace ns3

@@ -374,14 +374,33 @@ class QkdControlChannelTestCase : public TestCase
         net.SendControl(0, 2, 200, 77);
         std::vector<double> out(net.GetOutputSize());
         net.Step(0.01, nullptr, 0, out.data(), out.size());
-        std::vector<double> got(3 * 4);
+        std::vector<double> got(4 * 4);
         const uint64_t n = net.DrainControl(got.data(), 4);
         NS_TEST_ASSERT_MSG_EQ(n, 1u, "one delivery");
-        NS_TEST_ASSERT_MSG_EQ(got[0], 77.0, "its tag");
-        NS_TEST_ASSERT_MSG_EQ(got[1], 2.0, "at node 2");
+        NS_TEST_ASSERT_MSG_EQ(got[0], 0.0, "a message");
+        NS_TEST_ASSERT_MSG_EQ(got[1], 77.0, "its tag");
+        NS_TEST_ASSERT_MSG_EQ(got[2], 2.0, "at node 2");
         // 200 km of fibre at 4.9 us/km = 0.98 ms, plus transmission times.
-        NS_TEST_ASSERT_MSG_GT(got[2], 0.98e-3, "not before light gets there");
-        NS_TEST_ASSERT_MSG_LT(got[2], 1.1e-3, "no extra delay on idle links");
+        NS_TEST_ASSERT_MSG_GT(got[3], 0.98e-3, "not before light gets there");
+        NS_TEST_ASSERT_MSG_LT(got[3], 1.1e-3, "no extra delay on idle links");
+
+        // With stop-on-control-events the run ends exactly at the delivery, then at the timer.
+        net.SetStopOnControlEvents(true);
+        const double start = net.GetNowSeconds();
+        net.SendControl(0, 1, 100, 5);
+        const uint64_t timer = net.ScheduleControlTimer(1, 0.004);
+        const uint64_t cancelled = net.ScheduleControlTimer(1, 0.002);
+        net.CancelControlTimer(cancelled);
+        const double first = net.RunUntil(start + 1.0);
+        NS_TEST_ASSERT_MSG_LT(first, start + 0.0006, "stopped at the 100 km delivery");
+        NS_TEST_ASSERT_MSG_EQ(net.DrainControl(got.data(), 4), 1u, "the message");
+        const double second = net.RunUntil(start + 1.0);
+        NS_TEST_ASSERT_MSG_EQ_TOL(second, start + 0.004, 1e-9, "stopped at the timer");
+        NS_TEST_ASSERT_MSG_EQ(net.DrainControl(got.data(), 4), 1u, "one timer fired");
+        NS_TEST_ASSERT_MSG_EQ(got[0], 1.0, "a timer");
+        NS_TEST_ASSERT_MSG_EQ(got[1], static_cast<double>(timer), "the uncancelled one");
+        const double third = net.RunUntil(start + 0.5);
+        NS_TEST_ASSERT_MSG_EQ_TOL(third, start + 0.5, 1e-9, "no stale stop cuts the run short");
         net.Destroy();
     }
 };

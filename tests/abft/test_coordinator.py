@@ -133,7 +133,9 @@ def test_lossy_network_still_decides_every_step():
 
 def test_links_with_excess_measured_qber_raise_their_endpoints_error():
     n, links = 4, ring(4)
-    config = AbftConfig(n_nodes=n, link_endpoints=links, report_error_weight=0.0)
+    config = AbftConfig(
+        n_nodes=n, link_endpoints=links, report_error_weight=0.0, qber_blame="shared"
+    )
     co = AbftCoordinator(config)
     rng = np.random.default_rng(0)
     reports, measured = step_inputs(n, links, 0, rng)
@@ -141,6 +143,21 @@ def test_links_with_excess_measured_qber_raise_their_endpoints_error():
     d = co.run_step(0, reports, measured)
     # link 0 joins nodes 0 and 1, each also has one clean link: error = 0.5 * mean(1, 0)
     np.testing.assert_allclose(d.errors, [0.25, 0.25, 0.0, 0.0])
+
+
+def test_attributed_blame_falls_on_the_common_end_of_anomalous_links():
+    n, links = 4, ring(4)  # links (0,1), (1,2), (2,3), (3,0)
+    config = AbftConfig(n_nodes=n, link_endpoints=links, report_error_weight=0.0)
+    rng = np.random.default_rng(0)
+    reports, measured = step_inputs(n, links, 0, rng)
+    # Node 1 eavesdrops on both its links; its neighbours 0 and 2 have a clean link each.
+    excess = MeasuredInputs(measured.measured_qber + np.array([0.05, 0.05, 0, 0]), np.full(4, 0.02))
+    d = AbftCoordinator(config).run_step(0, reports, excess)
+    np.testing.assert_allclose(d.errors, [0.0, 0.5, 0.0, 0.0])
+    # One anomalous link between two otherwise clean ends: no evidence, the blame is split.
+    lone = MeasuredInputs(measured.measured_qber + np.array([0.05, 0, 0, 0]), np.full(4, 0.02))
+    d = AbftCoordinator(config).run_step(0, reports, lone)
+    np.testing.assert_allclose(d.errors, [0.125, 0.125, 0.0, 0.0])
 
 
 def test_more_liars_than_the_bound_get_weights_clamped_and_safety_is_kept(caplog):

@@ -1,0 +1,270 @@
+"""Every link's channel, hardware and protocol -> what ns-3 samples, once per step, vectorised.
+
+Why here and not in C++: the physics lives in `qchannel` (numpy, checked against the papers); the
+ns-3 model only samples from its numbers. This class holds each link's hardware as arrays (from
+the scenario's preset + overrides + the topology's fibre data), moves the time-varying channel
+processes (fibre drift, atmospheric fading), and asks qchannel for every link's operating point in
+a handful of vectorised calls (one per protocol and intensity mode), never one per link.
+
+Intercept-resend by a Byzantine end is applied here too (qchannel's attack model), so the QBER
+the network measures rises exactly as the physics says; the attack-free QBER is kept alongside as
+the "expected" value the control plane compares against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bridge.scenario_plan import ScenarioPlan
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class LinkPoints:
+    """Operating points of all links for one step (arrays over links)."""
+
+    gain: Array
+    qber: Array
+    sifting_ratio: Array
+    secret_fraction: Array
+    pulse_rate_hz: Array
+    mu: Array
+    key_rate_bits_per_pulse: Array
+    intercept_fraction: Array
+    qber_no_attack: Array
+
+
+class LinkPhysics:
+    """Link hardware and channel state as arrays; operating points from qchannel."""
+
+    def __init__(self, plan: ScenarioPlan, seed: int) -> None:
+        from qchannel import get_preset
+
+        links = plan.links
+        n = len(links)
+        self.n_links = n
+        self.protocol = np.array([link.hardware.protocol for link in links], dtype=object)
+        self.has_relay = np.array([link.relay is not None for link in links])
+        presets = [get_preset(link.hardware.preset) for link in links]
+
+        def pick(values, fallback) -> Array:
+            return np.array(
+                [v if v is not None else f for v, f in zip(values, fallback, strict=True)],
+                dtype=np.float64,
+            )
+
+        hw = [link.hardware for link in links]
+        self.attenuation_db_per_km = pick(
+            [h.attenuation_db_per_km for h in hw],
+            [
+                link.attenuation_db_per_km
+                if link.attenuation_db_per_km is not None
+                else p.attenuation_db_per_km
+                for link, p in zip(links, presets, strict=True)
+            ],
+        )
+        self.insertion_loss_db = np.array(
+            [h.insertion_loss_db + p.insertion_loss_db for h, p in zip(hw, presets, strict=True)]
+        )
+        self.detector_efficiency = pick(
+            [h.detector_efficiency for h in hw], [p.detector.efficiency for p in presets]
+        )
+        self.dark_count_probability = pick(
+            [h.dark_count_probability for h in hw],
+            [p.detector.dark_count_probability for p in presets],
+        )
+        self.misalignment_error = pick(
+            [h.misalignment_error for h in hw], [p.misalignment_error for p in presets]
+        )
+        self.ec_inefficiency = np.array([p.ec_inefficiency for p in presets])
+        self.basis_sifting = np.array([p.basis_sifting for p in presets])
+        self.decoy_mu = np.array([float(np.asarray(p.source.decoy_mu)) for p in presets])
+        self.pulse_rate_hz = np.array([h.pulse_rate_hz for h in hw], dtype=np.float64)
+        self.fixed_mu = np.array([np.nan if h.mu is None else h.mu for h in hw], dtype=np.float64)
+        self.arm_a_km = np.array([link.arm_a_km for link in links])
+        self.arm_b_km = np.array([link.arm_b_km for link in links])
+        self.mu = np.full(n, np.nan)
+        self._drift = _DriftGroups([h.drift for h in hw], seed)
+        self._fading = _FadingGroups([h.free_space for h in hw], seed)
+
+    # state -------------------------------------------------------------------------------
+    def advance(self, dt_s: float) -> None:
+        """Move the channel processes on by dt_s."""
+        self._drift.step(dt_s)
+        self._fading.step(dt_s)
+
+    def arm_loss_db(self) -> tuple[Array, Array]:
+        """Fibre loss of each arm (A side, B side) now, drift shared in proportion to length."""
+        length = self.arm_a_km + self.arm_b_km
+        share_a = np.divide(self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0)
+        drift = self._drift.offset_db
+        base_a = self.attenuation_db_per_km * self.arm_a_km + drift * share_a
+        base_b = self.attenuation_db_per_km * self.arm_b_km + drift * (1.0 - share_a)
+        return np.maximum(base_a, 0.0), np.maximum(base_b, 0.0)
+
+    @property
+    def loss_db(self) -> Array:
+        """Channel loss of each link now (fibre + insertion + drift, or the free-space channel)."""
+        arm_a, arm_b = self.arm_loss_db()
+        fibre = arm_a + arm_b + self.insertion_loss_db
+        free = self._fading.loss_db
+        return np.where(np.isnan(free), fibre, free)
+
+    # actions -----------------------------------------------------------------------------
+    def set_mu(self, link: int, mu: float | None) -> None:
+        """Fix a link's signal intensity (None: optimal again)."""
+        if mu is not None and not (0.0 < mu < 10.0):
+            raise ValueError(f"link {link}: signal intensity {mu} must be in (0, 10)")
+        self.fixed_mu[link] = np.nan if mu is None else float(mu)
+
+    def set_protocol(self, link: int, protocol: str) -> None:
+        if protocol == "mdi" and not self.has_relay[link]:
+            raise ValueError(f"link {link} has no relay node: it cannot run MDI-QKD")
+        self.protocol[link] = protocol
+
+    # physics -----------------------------------------------------------------------------
+    def operating_points(self, intercept_fraction: Array | None = None) -> LinkPoints:
+        """Every link's operating point now, with `intercept_fraction` of pulses attacked."""
+        n = self.n_links
+        attack = np.zeros(n) if intercept_fraction is None else np.asarray(intercept_fraction)
+        out = {
+            name: np.zeros(n)
+            for name in ("gain", "qber", "sifting_ratio", "secret_fraction", "mu", "rate")
+        }
+        qber_clean = np.zeros(n)
+        for protocol in ("bb84-decoy", "bb84-vacuum-weak", "mdi"):
+            for optimal in (True, False):
+                idx = np.flatnonzero(
+                    (self.protocol == protocol) & (np.isnan(self.fixed_mu) == optimal)
+                )
+                if idx.size == 0:
+                    continue
+                point = self._evaluate(protocol, idx, attack[idx], optimal)
+                out["gain"][idx] = point.gain
+                out["qber"][idx] = point.qber
+                out["sifting_ratio"][idx] = point.sifting_ratio
+                out["secret_fraction"][idx] = point.secret_fraction
+                out["mu"][idx] = point.mu
+                out["rate"][idx] = point.key_rate_bits_per_pulse
+                qber_clean[idx] = point.qber
+                attacked = idx[attack[idx] > 0.0]
+                if attacked.size:
+                    clean = self._evaluate(protocol, attacked, np.zeros(attacked.size), optimal)
+                    qber_clean[attacked] = clean.qber
+        self.mu = out["mu"]
+        return LinkPoints(
+            gain=np.clip(out["gain"], 0.0, 1.0),
+            qber=np.clip(out["qber"], 0.0, 0.5),
+            sifting_ratio=out["sifting_ratio"],
+            secret_fraction=out["secret_fraction"],
+            pulse_rate_hz=self.pulse_rate_hz.copy(),
+            mu=out["mu"],
+            key_rate_bits_per_pulse=out["rate"],
+            intercept_fraction=attack.astype(np.float64),
+            qber_no_attack=np.clip(qber_clean, 0.0, 0.5),
+        )
+
+    def _evaluate(self, protocol: str, idx: np.ndarray, attack: Array, optimal: bool):
+        from qchannel import Detector, Source, db_to_transmittance, link_operating_point
+
+        detector = Detector(
+            efficiency=self.detector_efficiency[idx],
+            dark_count_probability=self.dark_count_probability[idx],
+        )
+        source = Source(
+            repetition_rate_hz=self.pulse_rate_hz[idx],
+            signal_mu=None if optimal else self.fixed_mu[idx],
+            decoy_mu=self.decoy_mu[idx],
+        )
+        common = dict(
+            detector=detector,
+            misalignment_error=self.misalignment_error[idx],
+            source=source,
+            ec_inefficiency=self.ec_inefficiency[idx],
+            basis_sifting=self.basis_sifting[idx],
+            intercept_resend_fraction=attack,
+        )
+        if protocol == "mdi":
+            arm_a, arm_b = self.arm_loss_db()
+            half = self.insertion_loss_db[idx] / 2.0
+            t_a = db_to_transmittance(arm_a[idx] + half)
+            t_b = db_to_transmittance(arm_b[idx] + half)
+            return link_operating_point(protocol, arm_transmittances=(t_a, t_b), **common)
+        transmittance = db_to_transmittance(self.loss_db[idx])
+        return link_operating_point(protocol, channel_transmittance=transmittance, **common)
+
+
+class _DriftGroups:
+    """Fibre drift of every link: one vectorised OU process per distinct correlation time."""
+
+    def __init__(self, drifts: list, seed: int) -> None:
+        from qchannel import FiberDrift
+
+        self.n = len(drifts)
+        self.sigma = np.array([d.sigma_db for d in drifts])
+        self.groups: list[tuple[np.ndarray, object]] = []
+        taus = sorted({d.correlation_time_s for d in drifts if d.sigma_db > 0.0})
+        for g, tau in enumerate(taus):
+            idx = np.flatnonzero(
+                [(d.sigma_db > 0.0 and d.correlation_time_s == tau) for d in drifts]
+            )
+            process = FiberDrift(1.0, tau, seed=_sub_seed(seed, 1, g), size=idx.size)
+            self.groups.append((idx, process))
+
+    @property
+    def offset_db(self) -> Array:
+        offset = np.zeros(self.n)
+        for idx, process in self.groups:
+            offset[idx] = self.sigma[idx] * np.asarray(process.offset_db)
+        return offset
+
+    def step(self, dt_s: float) -> None:
+        for _, process in self.groups:
+            process.step(dt_s)
+
+
+class _FadingGroups:
+    """Atmospheric fading of free-space links (one process per link: their laws differ)."""
+
+    def __init__(self, configs: list, seed: int) -> None:
+        from qchannel import AtmosphericFading
+
+        self.n = len(configs)
+        self.processes: list[tuple[int, object]] = []
+        for i, cfg in enumerate(configs):
+            if cfg is None:
+                continue
+            self.processes.append(
+                (
+                    i,
+                    AtmosphericFading(
+                        cfg.mean_loss_db,
+                        cfg.scintillation_index,
+                        cfg.correlation_time_s,
+                        seed=_sub_seed(seed, 2, i),
+                    ),
+                )
+            )
+
+    @property
+    def loss_db(self) -> Array:
+        """Loss of free-space links now (NaN for fibre links)."""
+        from qchannel import transmittance_to_db
+
+        loss = np.full(self.n, np.nan)
+        for i, process in self.processes:
+            loss[i] = float(transmittance_to_db(max(process.transmittance, 1e-300)))
+        return loss
+
+    def step(self, dt_s: float) -> None:
+        for _, process in self.processes:
+            process.step(dt_s)
+
+
+def _sub_seed(seed: int, kind: int, index: int) -> int:
+    """Independent, reproducible seeds for each process from the scenario seed."""
+    return int(np.random.SeedSequence([seed, kind, index]).generate_state(1)[0])

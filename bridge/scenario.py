@@ -1,0 +1,291 @@
+"""A running qkdnet scenario: topology + ns-3 network + link physics + Byzantine nodes.
+
+One step, in the order the design notes give:
+  1. the channel processes move on (fibre drift, atmospheric fading) and qchannel turns every
+     link's current loss, hardware, intensity and protocol - and any intercept-resend attack by a
+     Byzantine end - into gain, QBER, sifting ratio and secret fraction (one vectorised call);
+  2. ns-3 advances one step with those inputs (one call into C++), sampling frames, running
+     post-processing over the classical network, relaying keys for the demands;
+  3. the counters come back as one array, viewed as link/demand/node tables.
+Actions (intensity, protocol, routes) change the inputs of the next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from bridge.link_physics import LinkPhysics, LinkPoints
+from bridge.network_runtime import NetworkRuntime
+from bridge.ns3_runtime import load_ns
+from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario
+from bridge.scenario_plan import ScenarioPlan, plan_scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from control.plane import ControlPlane
+
+PROTOCOL_CODES = {"bb84-decoy": 0, "mdi": 1}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step produced: the tables of this step (rates are over this step).
+
+    `control_nodes`/`control_links` hold the control plane's decision taken during this step
+    (about the previous step's reports), when a control plane is attached.
+    """
+
+    step: int
+    time_s: float
+    links: pd.DataFrame
+    demands: pd.DataFrame
+    nodes: pd.DataFrame
+    control_nodes: pd.DataFrame | None = None
+    control_links: pd.DataFrame | None = None
+    rerouted: int = 0
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of the step by name (what a run records)."""
+        out = {"links": self.links, "demands": self.demands, "nodes": self.nodes}
+        if self.control_nodes is not None:
+            out["control_nodes"] = self.control_nodes
+        if self.control_links is not None:
+            out["control_links"] = self.control_links
+        return out
+
+
+def load_plan(config: ScenarioConfig) -> ScenarioPlan:
+    """Read the scenario's topology and plan the network (no ns-3 involved)."""
+    from bridge.topology import load_topology
+
+    topology = load_topology(config.topology, default_length_km=config.default_length_km)
+    return plan_scenario(config, topology.graph, topology_name=getattr(topology, "name", ""))
+
+
+class QkdScenario:
+    """Builds the scenario in ns-3 and steps it."""
+
+    def __init__(
+        self,
+        config: ScenarioConfig,
+        *,
+        seed: int | None = None,
+        plan: ScenarioPlan | None = None,
+    ) -> None:
+        """Build `config` in ns-3 (its topology is read unless a ready `plan` is given)."""
+        self.config = config
+        self.seed = config.seed if seed is None else int(seed)
+        self.plan = plan if plan is not None else load_plan(config)
+        self.physics = LinkPhysics(self.plan, seed=self.seed)
+        self.runtime = self._build()
+        self.step_index = 0
+        self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
+        for demand in self.plan.demands:
+            routes = demand.disjoint_routes if demand.paths > 1 else demand.candidate_routes[:1]
+            self.set_demand_routes(demand.index, routes, demand.threshold, demand.authenticate)
+        self._previous = self.runtime.outputs.copy()
+        self._byzantine_links = self._links_with_byzantine_ends()
+        self.control: ControlPlane | None = None
+        self._last_result: StepResult | None = None
+
+    def attach_control(self, plane: ControlPlane) -> None:
+        """Run `plane` (ABFT or baseline) inside every step from now on."""
+        self.control = plane
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: object) -> QkdScenario:
+        return cls(load_scenario(path, **overrides))
+
+    # building ----------------------------------------------------------------------------
+    def _build(self) -> NetworkRuntime:
+        cfg = self.config
+        ns = load_ns()
+        net = ns.QkdNetwork()
+        hw = cfg.link
+        net.SetLinkConfig(hw.frame_pulses, hw.block_size_bits, hw.abort_qber)
+        b = cfg.buffer
+        net.SetBufferConfig(b.capacity_bits, b.minimum_bits, b.threshold_bits, b.initial_bits)
+        net.SetClassicalChannel(cfg.classical.data_rate, cfg.classical.queue_packets)
+        pp = cfg.post_processing
+        net.SetPostProcessing(
+            pp.enabled, pp.ec_efficiency, pp.ec_rounds, pp.auth_tag_bits, pp.timeout_s
+        )
+        net.SetDemandInterval(cfg.demand_interval_s)
+        for node in self.plan.nodes:
+            net.AddTrustedNode() if node.trusted else net.AddRelayNode()
+        for link in self.plan.links:
+            relay = -1 if link.relay is None else link.relay
+            index = net.AddLink(link.a, link.b, link.length_km, relay)
+            if link.relay is not None:
+                net.SetArmLengths(index, link.arm_a_km, link.arm_b_km)
+        for demand in self.plan.demands:
+            net.AddDemand(demand.src, demand.dst, demand.rate_bps)
+        for node, behaviour in self.plan.byzantine.items():
+            net.SetByzantine(
+                node,
+                behaviour.onset_s,
+                behaviour.tamper,
+                behaviour.drop,
+                behaviour.delay_s,
+                behaviour.report_qber_offset,
+                behaviour.report_buffer_scale,
+                behaviour.false_announcement,
+            )
+        runtime = NetworkRuntime(net, seed=self.seed)
+        for link in self.plan.links:
+            if link.hardware.protocol == "mdi":
+                net.SetLinkProtocol(link.index, PROTOCOL_CODES["mdi"])
+        runtime.link_input("pulse_rate_hz")[:] = self.physics.pulse_rate_hz
+        return runtime
+
+    def _links_with_byzantine_ends(self) -> list[tuple[int, float, float]]:
+        """(link, onset, intercept fraction) for links with an intercepting Byzantine end."""
+        out = []
+        for link in self.plan.links:
+            for end in (link.a, link.b):
+                behaviour = self.plan.byzantine.get(end)
+                if behaviour is not None and behaviour.intercept_resend > 0.0:
+                    out.append((link.index, behaviour.onset_s, behaviour.intercept_resend))
+        return out
+
+    # actions -----------------------------------------------------------------------------
+    def set_demand_routes(
+        self,
+        demand: int,
+        routes: tuple[tuple[int, ...], ...] | list[list[int]],
+        threshold: int | None = None,
+        authenticate: bool | None = None,
+    ) -> None:
+        """Send demand `demand` over `routes` ((t, n) shares when n > 1) from the next request."""
+        spec = self.plan.demands[demand]
+        routes = tuple(tuple(int(n) for n in r) for r in routes)
+        threshold = len(routes) if threshold is None else threshold
+        authenticate = spec.authenticate if authenticate is None else authenticate
+        flat: list[int] = []
+        for route in routes:
+            flat.extend(route)
+            flat.append(-1)
+        array = np.asarray(flat, dtype=np.int32)
+        from bridge.network_runtime import _cpp_errors_as_value_errors
+
+        with _cpp_errors_as_value_errors():
+            self.runtime.network.SetDemandRoutes(
+                demand, array, array.size, int(threshold), bool(authenticate)
+            )
+        self._routes[demand] = routes
+
+    def demand_routes(self, demand: int) -> tuple[tuple[int, ...], ...]:
+        return self._routes[demand]
+
+    def set_link_mu(self, link: int, mu: float) -> None:
+        self.physics.set_mu(link, mu)
+
+    def set_link_protocol(self, link: int, protocol: str) -> None:
+        """Switch a relay link between "bb84-decoy" and "mdi" from the next step."""
+        if protocol not in PROTOCOL_CODES:
+            raise ValueError(f"protocol must be one of {sorted(PROTOCOL_CODES)}, not {protocol!r}")
+        if protocol == "mdi" and self.plan.links[link].relay is None:
+            raise ValueError(f"link {link} has no relay node: it cannot run MDI-QKD")
+        from bridge.network_runtime import _cpp_errors_as_value_errors
+
+        with _cpp_errors_as_value_errors():
+            self.runtime.network.SetLinkProtocol(link, PROTOCOL_CODES[protocol])
+        self.physics.set_protocol(link, protocol)
+
+    # stepping ----------------------------------------------------------------------------
+    def _intercept_fractions(self, now_s: float) -> np.ndarray:
+        fractions = np.zeros(len(self.plan.links))
+        for link, onset, fraction in self._byzantine_links:
+            if now_s >= onset:
+                fractions[link] = max(fractions[link], fraction)
+        return fractions
+
+    def step(self) -> StepResult:
+        """Advance one step of `config.step_s` simulated seconds.
+
+        The step ends at exactly (index + 1) * step_s. With a control plane attached, the
+        consensus about the previous step's reports runs first, over the network, inside this
+        step's time (it is given until 1 us before the step's end).
+        """
+        dt = self.config.step_s
+        target = (self.step_index + 1) * dt
+        now = float(self.runtime.network.GetNowSeconds())
+        point = self.physics.operating_points(self._intercept_fractions(now))
+        for field in ("gain", "qber", "sifting_ratio", "secret_fraction", "pulse_rate_hz"):
+            self.runtime.link_input(field)[:] = getattr(point, field)
+        self.runtime.apply_inputs()
+        if self.control is not None and self._last_result is not None:
+            self.control.begin(self._last_result)
+            self.control.run_consensus(until_s=target - 1e-6)
+        now = float(self.runtime.network.GetNowSeconds())
+        self.runtime.step(target - now)
+        self.physics.advance(dt)
+        self.step_index += 1
+        result = self._tables(point)
+        if self.control is not None:
+            outcome = self.control.finish(self)
+            result = StepResult(
+                result.step,
+                result.time_s,
+                result.links,
+                result.demands,
+                result.nodes,
+                outcome.nodes,
+                outcome.links,
+                outcome.rerouted,
+            )
+        self._previous[:] = self.runtime.outputs
+        self._last_result = result
+        return result
+
+    def _tables(self, point: LinkPoints) -> StepResult:
+        rt = self.runtime
+        dt = self.config.step_s
+        step_links = rt.link_counters() - self._link_view(self._previous)
+        links = rt.link_frame()
+        links["key_rate_bps"] = step_links[:, rt.output_fields.index("secret_bits")] / dt
+        links["loss_db"] = self.physics.loss_db
+        links["mu"] = self.physics.mu
+        links["expected_gain"] = point.gain
+        links["expected_qber"] = point.qber
+        links["expected_qber_no_attack"] = point.qber_no_attack
+        links["expected_key_rate_bps"] = point.key_rate_bits_per_pulse * point.pulse_rate_hz
+        links["intercept_fraction"] = point.intercept_fraction
+        links["protocol_name"] = self.physics.protocol.astype(str)
+        demands = rt.demand_frame()
+        step_demands = rt.demand_counters() - self._demand_view(self._previous)
+        field = rt.demand_fields.index
+        requests = step_demands[:, field("requests")]
+        served = step_demands[:, field("served")]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            demands["served_fraction_step"] = np.where(requests > 0, served / requests, np.nan)
+        demands["delivered_bps"] = step_demands[:, field("delivered_bits")] / dt
+        demands["requested_bps"] = step_demands[:, field("requested_bits")] / dt
+        nodes = rt.node_frame()
+        return StepResult(self.step_index, rt.now_s, links, demands, nodes)
+
+    def _link_view(self, outputs: np.ndarray) -> np.ndarray:
+        rt = self.runtime
+        return outputs[1 : 1 + rt.n_links * len(rt.output_fields)].reshape(rt.n_links, -1)
+
+    def _demand_view(self, outputs: np.ndarray) -> np.ndarray:
+        rt = self.runtime
+        start = 1 + rt.n_links * len(rt.output_fields)
+        stop = start + rt.n_demands * len(rt.demand_fields)
+        return outputs[start:stop].reshape(rt.n_demands, len(rt.demand_fields))
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    def __enter__(self) -> QkdScenario:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["QkdScenario", "ScenarioError", "StepResult", "load_plan"]

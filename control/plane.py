@@ -1,0 +1,235 @@
+"""The control plane of a running scenario: ABFT coordinator or the no-ABFT baseline.
+
+Each step (from the second on) the key-management nodes report what they saw on their links in
+the previous step - the QBER they measured and their key-buffer levels, as the ns-3 model reports
+them (a Byzantine node's reports may lie) - and vote to trust a link iff its reported QBER stays
+within `expected + margin`. The coordinator agrees on the values, decides per-link trust by the
+weighted vote, and updates the nodes' weights. With ABFT the consensus messages are ns-3 packets
+among the nodes (`bridge.abft_transport`) and run at the start of the step, in simulated time.
+
+With `reroute` on, demands then use only trusted links and nodes whose weight is above
+`node_weight_min` (same number of node-disjoint routes if the trusted graph has them, fewer
+otherwise), so an attacked link or a lying relay is routed around. The baseline trusts every
+report and never reroutes: the comparison the experiments need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from bridge.scenario_config import ScenarioConfig
+from bridge.scenario_plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
+from control.abft import (
+    AbftConfig,
+    AbftCoordinator,
+    BaselineCoordinator,
+    MeasuredInputs,
+    NodeReport,
+    StepDecision,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bridge.scenario import QkdScenario, StepResult
+
+
+@dataclass(frozen=True)
+class ControlOutcome:
+    """One step of the control plane: its decision and the tables to record."""
+
+    decision: StepDecision | None
+    nodes: pd.DataFrame  # per key-management node: weight, error, ...
+    links: pd.DataFrame  # per link: agreed QBER, vote, trusted
+    rerouted: int  # demands whose routes changed
+
+
+class ControlPlane:
+    """Feeds a scenario's reports to a coordinator every step and applies its decisions."""
+
+    def __init__(
+        self,
+        config: ScenarioConfig,
+        plan: ScenarioPlan,
+        scenario: QkdScenario | None = None,
+        *,
+        reroute: bool = True,
+        node_weight_min: float = 0.5,
+    ) -> None:
+        self.config = config
+        self.plan = plan
+        self.mode = config.control.mode
+        self.reroute = reroute and self.mode == "abft"
+        self.node_weight_min = node_weight_min
+        self.members = [node.index for node in plan.nodes if node.trusted]
+        self._member_of = {ns_node: i for i, ns_node in enumerate(self.members)}
+        endpoints = tuple((self._member_of[link.a], self._member_of[link.b]) for link in plan.links)
+        self._observers = np.zeros((len(self.members), len(plan.links)), dtype=bool)
+        for k, (a, b) in enumerate(endpoints):
+            self._observers[a, k] = self._observers[b, k] = True
+        abft_config = AbftConfig(
+            n_nodes=len(self.members),
+            link_endpoints=endpoints,
+            alpha=config.control.alpha,
+            seed=config.seed,
+        )
+        self.abft_config = abft_config
+        if self.mode == "abft":
+            transport = None
+            if scenario is not None:
+                from bridge.abft_transport import Ns3Transport
+
+                transport = Ns3Transport(scenario.runtime.network, self.members)
+            self.coordinator: AbftCoordinator | BaselineCoordinator = AbftCoordinator(
+                abft_config, transport=transport
+            )
+        else:
+            self.coordinator = BaselineCoordinator(abft_config)
+        self.last: StepDecision | None = None
+        self._pending_step: int | None = None
+
+    # reports ----------------------------------------------------------------------------
+    def reports(self, result: StepResult) -> tuple[dict[int, NodeReport], MeasuredInputs]:
+        """What every node claims about its links in `result`, and the public measurements."""
+        links = result.links
+        n_links = len(self.plan.links)
+        margin = self.config.control.expected_qber_margin
+        expected = links["expected_qber_no_attack"].to_numpy()
+        qber_a = links["reported_qber_a"].to_numpy()
+        qber_b = links["reported_qber_b"].to_numpy()
+        buffer_a = links["reported_buffer_a_bits"].to_numpy()
+        buffer_b = links["reported_buffer_b_bits"].to_numpy()
+        reports = {}
+        for member, ns_node in enumerate(self.members):
+            qber = np.full(n_links, np.nan)
+            buffers = np.full(n_links, np.nan)
+            for link in self.plan.links:
+                if link.a == ns_node:
+                    qber[link.index], buffers[link.index] = qber_a[link.index], buffer_a[link.index]
+                elif link.b == ns_node:
+                    qber[link.index], buffers[link.index] = qber_b[link.index], buffer_b[link.index]
+            seen = self._observers[member]
+            votes = np.where(
+                seen & ~np.isnan(qber), np.where(qber <= expected + margin, 1, -1), 0
+            ).astype(np.int64)
+            reports[member] = NodeReport(
+                member, result.step, {"qber": qber, "buffer_bits": buffers}, votes
+            )
+        measured = MeasuredInputs(links["step_qber"].to_numpy(), expected)
+        return reports, measured
+
+    # the per-step protocol --------------------------------------------------------------
+    def begin(self, result: StepResult) -> None:
+        """Start agreeing on `result`'s reports (the consensus then runs in simulated time)."""
+        reports, measured = self.reports(result)
+        if isinstance(self.coordinator, AbftCoordinator):
+            self.coordinator.begin_step(result.step, reports, measured)
+            self._pending_step = result.step
+        else:
+            self.last = self.coordinator.run_step(result.step, reports, measured)
+
+    def run_consensus(self, until_s: float) -> None:
+        """Let the consensus run over the network until all honest nodes decided or `until_s`."""
+        if self._pending_step is None or not isinstance(self.coordinator, AbftCoordinator):
+            return
+        step = self._pending_step
+        self.coordinator.transport.run_until(
+            until_s, stop=lambda: self.coordinator.all_honest_decided(step)
+        )
+
+    def finish(self, scenario: QkdScenario | None = None) -> ControlOutcome:
+        """Collect the decision of the step begun last and apply it (reroute)."""
+        if self._pending_step is not None and isinstance(self.coordinator, AbftCoordinator):
+            self.last = self.coordinator.decision(self._pending_step)
+            self._pending_step = None
+        rerouted = 0
+        if self.reroute and scenario is not None and self.last is not None and self.last.decided:
+            rerouted = self.apply_routes(scenario, self.last)
+        return ControlOutcome(self.last, self.node_table(), self.link_table(), rerouted)
+
+    def observe(self, result: StepResult) -> ControlOutcome:
+        """Begin, run and finish in one go (in-memory transport or baseline; no scenario)."""
+        self.begin(result)
+        if self._pending_step is not None:
+            coordinator = self.coordinator
+            assert isinstance(coordinator, AbftCoordinator)
+            step = self._pending_step
+            deadline = coordinator.transport.now_s() + self.abft_config.step_deadline_s
+            coordinator.transport.run_until(
+                deadline, stop=lambda: coordinator.all_honest_decided(step)
+            )
+        return self.finish()
+
+    # decisions -> network ---------------------------------------------------------------
+    def trusted_graph(self, decision: StepDecision) -> nx.Graph:
+        """Trusted nodes with enough weight, joined by links the vote trusts."""
+        graph = nx.Graph()
+        weights = decision.weights
+        keep = {
+            ns_node
+            for member, ns_node in enumerate(self.members)
+            if weights[member] >= self.node_weight_min
+        }
+        graph.add_nodes_from(keep)
+        for link in self.plan.links:
+            if decision.trusted[link.index] and link.a in keep and link.b in keep:
+                graph.add_edge(link.a, link.b, length_km=link.length_km)
+        return graph
+
+    def apply_routes(self, scenario: QkdScenario, decision: StepDecision) -> int:
+        graph = self.trusted_graph(decision)
+        changed = 0
+        for demand in self.plan.demands:
+            # The demand's own ends always stay in (an end cannot route around itself).
+            sub = graph.copy()
+            for end in (demand.src, demand.dst):
+                sub.add_node(end)
+            for link in self.plan.links:
+                if {link.a, link.b} & {demand.src, demand.dst} and decision.trusted[link.index]:
+                    sub.add_edge(link.a, link.b, length_km=link.length_km)
+            if not nx.has_path(sub, demand.src, demand.dst):
+                continue  # nothing trusted left: keep the current routes
+            if demand.paths > 1:
+                routes = node_disjoint_routes(sub, demand.src, demand.dst, demand.paths)
+            else:
+                routes = k_shortest_routes(sub, demand.src, demand.dst, 1)
+            threshold = min(demand.threshold, len(routes))
+            if routes != scenario.demand_routes(demand.index):
+                scenario.set_demand_routes(demand.index, routes, threshold)
+                changed += 1
+        return changed
+
+    # tables -----------------------------------------------------------------------------
+    def node_table(self) -> pd.DataFrame:
+        d = self.last
+        n = len(self.members)
+        frame = pd.DataFrame({"node": self.members})
+        frame["weight"] = d.weights if d is not None else np.ones(n)
+        frame["consensus_weight"] = d.consensus_weights if d is not None else np.ones(n)
+        frame["error"] = d.errors if d is not None else np.zeros(n)
+        return frame.set_index("node")
+
+    def link_table(self) -> pd.DataFrame:
+        d = self.last
+        n_links = len(self.plan.links)
+        frame = pd.DataFrame({"link": range(n_links)})
+        frame["trusted"] = d.trusted.astype(bool) if d is not None else np.ones(n_links, bool)
+        frame["vote"] = d.vote if d is not None else np.zeros(n_links)
+        frame["agreed_qber"] = d.agreed["qber"] if d is not None else np.full(n_links, np.nan)
+        return frame.set_index("link")
+
+    def stats(self) -> dict[str, Any]:
+        d = self.last
+        if d is None or not hasattr(d, "stats"):
+            return {}
+        s = d.stats
+        return {
+            "messages": s.messages,
+            "bytes": s.bytes,
+            "latency_s": s.latency_s,
+            "decided": d.decided,
+            "clamp_reason": d.clamp_reason,
+        }
