@@ -26,9 +26,23 @@ def _register() -> None:
     app.command("demo")(bridge_cli.demo)
     app.command("build-module")(bridge_cli.build_module)
 
+    from experiments import run_cli
+
+    app.command("run")(run_cli.run)
+
     from bridge.ns3gym import cli as ns3gym_cli
 
     app.command("gym-sim")(ns3gym_cli.gym_sim)
+
+    from qchannel import cli as qchannel_cli
+
+    app.command("keyrate")(qchannel_cli.keyrate)
+    app.command("fading")(qchannel_cli.fading)
+
+    from control.dra import cli as dra_cli
+
+    app.command("train")(dra_cli.train)
+    app.command("evaluate")(dra_cli.evaluate)
 
 
 _register()
