@@ -57,9 +57,11 @@ def demo(
         config = TwoNodeConfig(
             length_km=length_km, step_s=step_s, seed=seed, **point.as_link_inputs()
         )
-        with TwoNodeScenario(config) as scenario:
-            with tqdm(total=steps, desc="simulating", unit="step", leave=False) as bar:
-                frame = scenario.run(steps, on_step=lambda _record: bar.update())
+        with (
+            TwoNodeScenario(config) as scenario,
+            tqdm(total=steps, desc="simulating", unit="step", leave=False) as bar,
+        ):
+            frame = scenario.run(steps, on_step=lambda _record: bar.update())
 
     table = Table(title=f"two-node QKD link, {length_km:g} km ({point.describe()})")
     for column in ("time [s]", "key bits (A)", "sifted bits", "errors", "QBER"):

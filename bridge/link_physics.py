@@ -88,6 +88,7 @@ class LinkPhysics:
         self.arm_a_km = np.array([link.arm_a_km for link in links])
         self.arm_b_km = np.array([link.arm_b_km for link in links])
         self.mu = np.full(n, np.nan)
+        self._cache: tuple[tuple, LinkPoints] | None = None
         self._drift = _DriftGroups([h.drift for h in hw], seed)
         self._fading = _FadingGroups([h.free_space for h in hw], seed)
 
@@ -128,9 +129,29 @@ class LinkPhysics:
 
     # physics -----------------------------------------------------------------------------
     def operating_points(self, intercept_fraction: Array | None = None) -> LinkPoints:
-        """Every link's operating point now, with `intercept_fraction` of pulses attacked."""
+        """Every link's operating point now, with `intercept_fraction` of pulses attacked.
+
+        The result is reused while nothing it depends on changed (a static channel costs one
+        optimisation per scenario, not one per step).
+        """
         n = self.n_links
         attack = np.zeros(n) if intercept_fraction is None else np.asarray(intercept_fraction)
+        key = (
+            self.loss_db.tobytes(),
+            self.fixed_mu.tobytes(),
+            tuple(self.protocol),
+            attack.astype(np.float64).tobytes(),
+            self.pulse_rate_hz.tobytes(),
+        )
+        if self._cache is not None and self._cache[0] == key:
+            self.mu = self._cache[1].mu
+            return self._cache[1]
+        points = self._compute(attack)
+        self._cache = (key, points)
+        return points
+
+    def _compute(self, attack: Array) -> LinkPoints:
+        n = self.n_links
         out = {
             name: np.zeros(n)
             for name in ("gain", "qber", "sifting_ratio", "secret_fraction", "mu", "rate")

@@ -57,7 +57,8 @@ class MetricsRecorder:
             complete = json.loads(manifest.read_text()).get("complete", False)
             if complete and not overwrite:
                 raise RunDirectoryError(
-                    f"{self.out_dir}: holds a complete run; choose another --out or pass --overwrite"
+                    f"{self.out_dir}: holds a complete run; "
+                    "choose another --out or pass --overwrite"
                 )
         elif self.out_dir.exists() and any(self.out_dir.iterdir()):
             raise RunDirectoryError(

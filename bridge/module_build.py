@@ -217,7 +217,9 @@ class _Builder:
         lib_args: list[str] = ["-Wl,--no-as-needed"]
         for lib in libs:
             lib_args += [str(lib), f"-Wl,-rpath,{lib.parent}"]
-        _run([self.compiler, "-o", str(out), *map(str, objects), *lib_args, *self._ns3_libs()], name)
+        _run(
+            [self.compiler, "-o", str(out), *map(str, objects), *lib_args, *self._ns3_libs()], name
+        )
         return out
 
 
@@ -307,9 +309,7 @@ def _artifacts(root: Path, sources: Path) -> ModuleArtifacts:
     )
 
 
-def _counter(
-    total: int, progress: Callable[[str, int, int], None] | None
-) -> Callable[[str], None]:
+def _counter(total: int, progress: Callable[[str, int, int], None] | None) -> Callable[[str], None]:
     done = [0]
 
     def tick(label: str) -> None:

@@ -74,7 +74,9 @@ class NetworkRuntime:
         demands_end = links_end + self.n_demands * len(self.demand_fields)
         # Views into the one output array: reading them costs no copy and no C++ call.
         self._links_view = self.outputs[1:links_end].reshape(self.n_links, len(self.output_fields))
-        self._demands_view = self.outputs[links_end:demands_end].reshape(self.n_demands, len(self.demand_fields))
+        self._demands_view = self.outputs[links_end:demands_end].reshape(
+            self.n_demands, len(self.demand_fields)
+        )
         self._nodes_view = self.outputs[demands_end:].reshape(self.n_nodes, len(self.node_fields))
         self._applied = self.inputs.copy()
         self._closed = False

@@ -12,7 +12,6 @@ Actions (intensity, protocol, routes) change the inputs of the next step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,22 +30,62 @@ if TYPE_CHECKING:  # pragma: no cover
 PROTOCOL_CODES = {"bb84-decoy": 0, "mdi": 1}
 
 
-@dataclass(frozen=True)
 class StepResult:
-    """What one step produced: the tables of this step (rates are over this step).
+    """What one step produced, as arrays; DataFrames are built only when asked for.
 
-    `control_nodes`/`control_links` hold the control plane's decision taken during this step
-    (about the previous step's reports), when a control plane is attached.
+    Columns: every ns-3 counter (cumulative, see QkdNetwork::*OutputFields) plus per-step derived
+    values (`key_rate_bps`, `delivered_bps`, ...). `control_nodes`/`control_links` hold the
+    control plane's decision taken during this step (about the previous step's reports).
+    Why arrays first: an RL agent steps thousands of times and needs a few columns; building
+    pandas frames every step would cost more than the simulation itself.
     """
 
-    step: int
-    time_s: float
-    links: pd.DataFrame
-    demands: pd.DataFrame
-    nodes: pd.DataFrame
-    control_nodes: pd.DataFrame | None = None
-    control_links: pd.DataFrame | None = None
-    rerouted: int = 0
+    def __init__(
+        self,
+        step: int,
+        time_s: float,
+        link_columns: dict[str, np.ndarray],
+        demand_columns: dict[str, np.ndarray],
+        node_columns: dict[str, np.ndarray],
+    ) -> None:
+        self.step = step
+        self.time_s = time_s
+        self.link_columns = link_columns
+        self.demand_columns = demand_columns
+        self.node_columns = node_columns
+        self.control_nodes: pd.DataFrame | None = None
+        self.control_links: pd.DataFrame | None = None
+        self.rerouted = 0
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def link(self, name: str) -> np.ndarray:
+        return self.link_columns[name]
+
+    def demand(self, name: str) -> np.ndarray:
+        return self.demand_columns[name]
+
+    def node(self, name: str) -> np.ndarray:
+        return self.node_columns[name]
+
+    def _frame(self, name: str, columns: dict[str, np.ndarray], index: str) -> pd.DataFrame:
+        if name not in self._frames:
+            frame = pd.DataFrame(columns)
+            frame.index.name = index
+            frame.insert(0, "time_s", self.time_s)
+            self._frames[name] = frame
+        return self._frames[name]
+
+    @property
+    def links(self) -> pd.DataFrame:
+        return self._frame("links", self.link_columns, "link")
+
+    @property
+    def demands(self) -> pd.DataFrame:
+        return self._frame("demands", self.demand_columns, "demand")
+
+    @property
+    def nodes(self) -> pd.DataFrame:
+        return self._frame("nodes", self.node_columns, "node")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the step by name (what a run records)."""
@@ -207,76 +246,76 @@ class QkdScenario:
     def step(self) -> StepResult:
         """Advance one step of `config.step_s` simulated seconds.
 
-        The step ends at exactly (index + 1) * step_s. With a control plane attached, the
-        consensus about the previous step's reports runs first, over the network, inside this
-        step's time (it is given until 1 us before the step's end).
+        With a control plane attached, the consensus about the previous step's reports runs
+        first, over the network, inside this step's time (it is given until 1 us before the
+        step's end), so a step is always `step_s` of simulated time.
         """
         dt = self.config.step_s
-        target = (self.step_index + 1) * dt
         now = float(self.runtime.network.GetNowSeconds())
+        target = now + dt
         point = self.physics.operating_points(self._intercept_fractions(now))
         for field in ("gain", "qber", "sifting_ratio", "secret_fraction", "pulse_rate_hz"):
             self.runtime.link_input(field)[:] = getattr(point, field)
-        self.runtime.apply_inputs()
         if self.control is not None and self._last_result is not None:
+            self.runtime.apply_inputs()  # this step's inputs already hold during the consensus
             self.control.begin(self._last_result)
             self.control.run_consensus(until_s=target - 1e-6)
         now = float(self.runtime.network.GetNowSeconds())
         self.runtime.step(target - now)
         self.physics.advance(dt)
         self.step_index += 1
-        result = self._tables(point)
+        result = self._result(point)
         if self.control is not None:
             outcome = self.control.finish(self)
-            result = StepResult(
-                result.step,
-                result.time_s,
-                result.links,
-                result.demands,
-                result.nodes,
-                outcome.nodes,
-                outcome.links,
-                outcome.rerouted,
-            )
+            result.control_nodes = outcome.nodes
+            result.control_links = outcome.links
+            result.rerouted = outcome.rerouted
         self._previous[:] = self.runtime.outputs
         self._last_result = result
         return result
 
-    def _tables(self, point: LinkPoints) -> StepResult:
+    def _result(self, point: LinkPoints) -> StepResult:
         rt = self.runtime
         dt = self.config.step_s
-        step_links = rt.link_counters() - self._link_view(self._previous)
-        links = rt.link_frame()
-        links["key_rate_bps"] = step_links[:, rt.output_fields.index("secret_bits")] / dt
+        previous = self._split(self._previous)
+        links_now = rt.link_counters()
+        links = dict(zip(rt.output_fields, links_now.T.copy(), strict=True))
+        secret = rt.output_fields.index("secret_bits")
+        links["key_rate_bps"] = (links_now[:, secret] - previous[0][:, secret]) / dt
+        for name in ("sifted_bits", "error_bits", "detections"):
+            column = rt.output_fields.index(name)
+            links[f"step_{name}"] = links_now[:, column] - previous[0][:, column]
         links["loss_db"] = self.physics.loss_db
-        links["mu"] = self.physics.mu
+        links["mu"] = point.mu
         links["expected_gain"] = point.gain
         links["expected_qber"] = point.qber
         links["expected_qber_no_attack"] = point.qber_no_attack
         links["expected_key_rate_bps"] = point.key_rate_bits_per_pulse * point.pulse_rate_hz
         links["intercept_fraction"] = point.intercept_fraction
         links["protocol_name"] = self.physics.protocol.astype(str)
-        demands = rt.demand_frame()
-        step_demands = rt.demand_counters() - self._demand_view(self._previous)
+
+        demands_now = rt.demand_counters()
+        demands = dict(zip(rt.demand_fields, demands_now.T.copy(), strict=True))
+        delta = demands_now - previous[1]
         field = rt.demand_fields.index
-        requests = step_demands[:, field("requests")]
-        served = step_demands[:, field("served")]
+        requests = delta[:, field("requests")]
+        served = delta[:, field("served")]
         with np.errstate(invalid="ignore", divide="ignore"):
             demands["served_fraction_step"] = np.where(requests > 0, served / requests, np.nan)
-        demands["delivered_bps"] = step_demands[:, field("delivered_bits")] / dt
-        demands["requested_bps"] = step_demands[:, field("requested_bits")] / dt
-        nodes = rt.node_frame()
+        demands["delivered_bps"] = delta[:, field("delivered_bits")] / dt
+        demands["requested_bps"] = delta[:, field("requested_bits")] / dt
+
+        nodes = dict(zip(rt.node_fields, rt.node_counters().T.copy(), strict=True))
         return StepResult(self.step_index, rt.now_s, links, demands, nodes)
 
-    def _link_view(self, outputs: np.ndarray) -> np.ndarray:
+    def _split(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(links, demands) counter blocks of a saved output array."""
         rt = self.runtime
-        return outputs[1 : 1 + rt.n_links * len(rt.output_fields)].reshape(rt.n_links, -1)
-
-    def _demand_view(self, outputs: np.ndarray) -> np.ndarray:
-        rt = self.runtime
-        start = 1 + rt.n_links * len(rt.output_fields)
-        stop = start + rt.n_demands * len(rt.demand_fields)
-        return outputs[start:stop].reshape(rt.n_demands, len(rt.demand_fields))
+        links_end = 1 + rt.n_links * len(rt.output_fields)
+        demands_end = links_end + rt.n_demands * len(rt.demand_fields)
+        links = outputs[1:links_end].reshape(rt.n_links, len(rt.output_fields))
+        demands = outputs[links_end:demands_end].reshape(rt.n_demands, len(rt.demand_fields))
+        return links, demands
 
     def close(self) -> None:
         self.runtime.close()

@@ -171,6 +171,9 @@ class RewardConfig(_Strict):
     insecure_penalty: float = 1.0
     unserved_penalty: float = 0.5
     key_scale_bps: float = Field(1e5, gt=0.0, description="bit/s that count as reward 1")
+    insecure_qber: float = Field(
+        0.08, ge=0.0, le=0.5, description="key made on a link measuring more QBER is penalised"
+    )
 
 
 class ScenarioConfig(_Strict):
@@ -224,28 +227,33 @@ def load_scenario(path: ScenarioSource, **overrides: object) -> ScenarioConfig:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a YAML mapping of fields")
     data.update({k: v for k, v in overrides.items() if v is not None})
-    base = path.parent
-    if isinstance(data.get("topology"), str) and not _is_builtin_spec(data["topology"]):
-        candidate = (base / data["topology"]).resolve()
-        if candidate.exists():
-            data["topology"] = str(candidate)
+    if isinstance(data.get("topology"), str):
+        data["topology"] = _resolve_topology_path(data["topology"], path.parent)
     return parse_scenario(data, source=str(path))
 
 
-def _is_builtin_spec(spec: str) -> bool:
-    return ":" in spec or not any(spec.endswith(ext) for ext in _TOPOLOGY_FILE_SUFFIXES)
+def _resolve_topology_path(spec: str, base: Path) -> str:
+    """Make a topology file named relative to the scenario file work from any directory.
 
+    Built-in names and synthetic specs pass through; `<format>:<path>` keeps its prefix.
+    A relative path is taken from the scenario's folder when the file exists there, so a
+    scenario and its topology can be moved together.
+    """
+    from bridge.topology.builtin import canonical_name
+    from bridge.topology.detect import FORMATS
+    from bridge.topology.synthetic import is_synthetic_spec
 
-_TOPOLOGY_FILE_SUFFIXES = (
-    ".gml",
-    ".graphml",
-    ".xml",
-    ".txt",
-    ".inet",
-    ".orbis",
-    ".cch",
-    ".weights",
-)
+    text = spec.strip()
+    if canonical_name(text) is not None or is_synthetic_spec(text):
+        return spec
+    prefix, rest = "", text
+    head, sep, tail = text.partition(":")
+    if sep and head.lower() in FORMATS:
+        prefix, rest = f"{head}:", tail
+    candidate = Path(rest)
+    if not candidate.is_absolute() and (base / candidate).exists():
+        return prefix + str((base / candidate).resolve())
+    return spec
 
 
 def parse_scenario(data: dict, source: str = "scenario") -> ScenarioConfig:

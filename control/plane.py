@@ -94,14 +94,13 @@ class ControlPlane:
     # reports ----------------------------------------------------------------------------
     def reports(self, result: StepResult) -> tuple[dict[int, NodeReport], MeasuredInputs]:
         """What every node claims about its links in `result`, and the public measurements."""
-        links = result.links
         n_links = len(self.plan.links)
         margin = self.config.control.expected_qber_margin
-        expected = links["expected_qber_no_attack"].to_numpy()
-        qber_a = links["reported_qber_a"].to_numpy()
-        qber_b = links["reported_qber_b"].to_numpy()
-        buffer_a = links["reported_buffer_a_bits"].to_numpy()
-        buffer_b = links["reported_buffer_b_bits"].to_numpy()
+        expected = result.link("expected_qber_no_attack")
+        qber_a = result.link("reported_qber_a")
+        qber_b = result.link("reported_qber_b")
+        buffer_a = result.link("reported_buffer_a_bits")
+        buffer_b = result.link("reported_buffer_b_bits")
         reports = {}
         for member, ns_node in enumerate(self.members):
             qber = np.full(n_links, np.nan)
@@ -118,7 +117,7 @@ class ControlPlane:
             reports[member] = NodeReport(
                 member, result.step, {"qber": qber, "buffer_bits": buffers}, votes
             )
-        measured = MeasuredInputs(links["step_qber"].to_numpy(), expected)
+        measured = MeasuredInputs(result.link("step_qber"), expected)
         return reports, measured
 
     # the per-step protocol --------------------------------------------------------------

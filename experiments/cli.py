@@ -44,6 +44,10 @@ def _register() -> None:
     app.command("train")(dra_cli.train)
     app.command("evaluate")(dra_cli.evaluate)
 
+    from bridge.topology import cli as topology_cli
+
+    app.add_typer(topology_cli.app, name="topologies")
+
 
 _register()
 

@@ -101,16 +101,31 @@ def run_scenario(
     return summary
 
 
+def _before_after(
+    frame: pd.DataFrame, key: str, column: str, onset_s: float, names: tuple[str, str]
+) -> pd.DataFrame:
+    """Mean of `column` per `key` over the steps before and after the onset."""
+    before = frame[frame.time_s <= onset_s].groupby(key)[column].mean()
+    after = frame[frame.time_s > onset_s].groupby(key)[column].mean()
+    return pd.DataFrame({names[0]: before, names[1]: after}).replace({np.inf: np.nan})
+
+
 def attacked_link_report(tables: dict[str, pd.DataFrame], onset_s: float) -> pd.DataFrame:
     """Per link: measured QBER before and after the Byzantine onset (what an attack shows)."""
-    links = tables["links"]
-    before = links[links.time_s <= onset_s]
-    after = links[links.time_s > onset_s]
+    return _before_after(
+        tables["links"], "link", "step_qber", onset_s, ("qber_before", "qber_after")
+    )
 
-    def qber(frame: pd.DataFrame) -> pd.Series:
-        grouped = frame.groupby("link")[["step_qber"]].mean()
-        return grouped.step_qber
 
-    return pd.DataFrame({"qber_before": qber(before), "qber_after": qber(after)}).replace(
-        {np.inf: np.nan}
+def demand_report(tables: dict[str, pd.DataFrame], onset_s: float) -> pd.DataFrame:
+    """Per demand: delivered key rate (bit/s) before and after the Byzantine onset."""
+    demands = tables.get("demands", pd.DataFrame())
+    if demands.empty:
+        return pd.DataFrame(columns=["delivered_bps_before", "delivered_bps_after"])
+    return _before_after(
+        demands,
+        "demand",
+        "delivered_bps",
+        onset_s,
+        ("delivered_bps_before", "delivered_bps_after"),
     )

@@ -33,7 +33,7 @@ def run(
 
     from bridge.metrics import read_run
     from bridge.scenario_config import load_scenario
-    from experiments.run import attacked_link_report, run_scenario
+    from experiments.run import attacked_link_report, demand_report, run_scenario
 
     with user_errors():
         if topology is not None and Path(topology).exists():
@@ -63,4 +63,6 @@ def run(
         if not changed.empty:
             console.print(f"links whose QBER changed after the Byzantine onset ({onset:g} s):")
             console.print(changed.round(4).to_string())
+        console.print(f"key delivered per demand before and after the onset ({onset:g} s):")
+        console.print(demand_report(tables, onset).round(1).to_string())
     console.print(f"metrics: {out_dir}/ (links, demands, nodes, control_* as Parquet)")

@@ -1,0 +1,394 @@
+"""`QkdNetworkEnv`: a Gymnasium environment over a running ns-3 QKD network.
+
+`reset(seed=s)` builds a fresh ns-3 scenario from the scenario YAML (ns-3 run number, channel
+processes and a fraction-drawn Byzantine set all follow s); `step(a)` applies action `a` to the
+running simulation and advances one step of simulated time (`step_s` of the scenario). The ABFT
+coordinator runs inside each step (unless the scenario says `control.mode: baseline`); the agent,
+not the coordinator, chooses routes, and it sees the coordinator's trust decisions and weights.
+
+Observation: a flat float32 Box, every feature clipped to [0, OBS_HIGH]; `observation_names()`
+gives the name of every entry, in this layout:
+  per link l (n_links blocks of 9):  loss_db/100, detector_efficiency, pulse_rate_hz/1e9, mu,
+      protocol (0 BB84-decoy, 1 MDI), measured QBER of the last step (0.5 if nothing sifted),
+      secret-key rate of the last step / key_scale_bps, buffer fill (mean of both ends / capacity),
+      trusted by the coordinator (1/0);
+  per demand d (n_demands blocks of 3): served fraction of the last step's requests (1 with no
+      request), route choice / ROUTE_CHOICES, delivered bit/s / requested rate;
+  per trusted node i (n_members blocks of 2): reported-vs-agreed error, adaptive weight.
+
+Action: Discrete, `action_meaning(a)` names each one, in this order:
+  0                                    no-op
+  1 + 2l, 2 + 2l                       raise / lower link l's signal intensity by MU_FACTOR
+  then one per relay link              switch that link between BB84-decoy and MDI-QKD
+  then ROUTE_CHOICES per demand d      route d over its k-th shortest candidate route (k < 4),
+                                       or (k = 4) as shares over its node-disjoint routes
+An action that does not apply (a 5th candidate that does not exist, MDI on a link whose protocol
+cannot change) leaves the network as it is.
+
+Reward: key_weight * (delivered bit/s of all demands, or of all links if the scenario has no
+demand) / key_scale_bps  -  insecure_penalty * (secret-key bit/s made on links whose measured QBER
+exceeds reward.insecure_qber) / key_scale_bps  -  unserved_penalty * sum over demands of the
+unserved fraction of the step's requests. `info` carries the raw per-link/demand/node metrics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from bridge.scenario import QkdScenario, StepResult
+from bridge.scenario_config import ScenarioConfig, load_scenario
+from bridge.scenario_plan import ScenarioPlan
+
+ENV_ID = "qkdnet/QkdNetwork-v0"
+DEFAULT_SCENARIO = (
+    Path(__file__).resolve().parent.parent / "experiments" / "configs" / "six-node.yaml"
+)
+OBS_HIGH = 10.0
+MU_FACTOR = 1.25
+MU_RANGE = (0.02, 1.5)
+ROUTE_CHOICES = 5  # 4 candidate single routes + 1 multipath
+LINK_FEATURES = (
+    "loss_db/100",
+    "detector_efficiency",
+    "pulse_rate_ghz",
+    "mu",
+    "protocol",
+    "qber",
+    "key_rate/scale",
+    "buffer_fill",
+    "trusted",
+)
+DEMAND_FEATURES = ("served_fraction", "route_choice", "delivered/requested")
+NODE_FEATURES = ("error", "weight")
+
+
+class QkdNetworkEnv(gym.Env):
+    """Gymnasium env over a qkdnet scenario running in this process's ns-3."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        scenario: str | Path | ScenarioConfig = DEFAULT_SCENARIO,
+        *,
+        max_steps: int | None = None,
+        plan: ScenarioPlan | None = None,
+    ) -> None:
+        """`scenario`: a scenario YAML (or a validated config); `max_steps` caps an episode
+        (default: the scenario's `steps`); `plan` reuses an already planned topology."""
+        super().__init__()
+        self.config = scenario if isinstance(scenario, ScenarioConfig) else load_scenario(scenario)
+        self.max_steps = max_steps or self.config.steps
+        if plan is None:
+            from bridge.scenario import load_plan
+
+            plan = load_plan(self.config)
+        self._base_plan = plan
+        self.plan = plan
+        self.members = [n.index for n in plan.nodes if n.trusted]
+        self.relay_links = [link.index for link in plan.links if link.relay is not None]
+        n_links, n_demands = len(plan.links), len(plan.demands)
+        size = len(LINK_FEATURES) * n_links + len(DEMAND_FEATURES) * n_demands
+        size += len(NODE_FEATURES) * len(self.members)
+        self.observation_space = spaces.Box(0.0, OBS_HIGH, shape=(size,), dtype=np.float32)
+        self._n_actions = 1 + 2 * n_links + len(self.relay_links) + ROUTE_CHOICES * n_demands
+        self.action_space = spaces.Discrete(self._n_actions)
+        self.scenario: QkdScenario | None = None
+        self._route_choice = np.zeros(n_demands, dtype=np.int64)
+        self._last: StepResult | None = None
+        self._steps = 0
+
+    # layout -------------------------------------------------------------------------------
+    def observation_names(self) -> list[str]:
+        names = [f"link{i}.{f}" for i in range(len(self.plan.links)) for f in LINK_FEATURES]
+        names += [f"demand{d}.{f}" for d in range(len(self.plan.demands)) for f in DEMAND_FEATURES]
+        names += [f"node{n}.{f}" for n in self.members for f in NODE_FEATURES]
+        return names
+
+    def action_meaning(self, action: int) -> str:
+        kind, target, detail = self._decode(int(action))
+        if kind == "noop":
+            return "no-op"
+        if kind == "mu":
+            return f"{'raise' if detail > 0 else 'lower'} signal intensity of link {target}"
+        if kind == "protocol":
+            return f"switch link {target} between BB84-decoy and MDI-QKD"
+        if detail == ROUTE_CHOICES - 1:
+            return f"route demand {target} as shares over node-disjoint routes"
+        return f"route demand {target} over candidate route {detail}"
+
+    def _decode(self, action: int) -> tuple[str, int, int]:
+        if not 0 <= action < self._n_actions:
+            raise ValueError(f"action {action} outside Discrete({self._n_actions})")
+        if action == 0:
+            return "noop", 0, 0
+        a = action - 1
+        n_links = len(self.plan.links)
+        if a < 2 * n_links:
+            return "mu", a // 2, 1 if a % 2 == 0 else -1
+        a -= 2 * n_links
+        if a < len(self.relay_links):
+            return "protocol", self.relay_links[a], 0
+        a -= len(self.relay_links)
+        return "route", a // ROUTE_CHOICES, a % ROUTE_CHOICES
+
+    # gymnasium API ------------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is None:
+            seed = int(self.np_random.integers(0, 2**31 - 1))
+        if self.scenario is not None:
+            self.scenario.close()
+            self.scenario = None
+        config = self.config.model_copy(update={"seed": int(seed)})
+        self.plan = self._replan(config)
+        self.scenario = QkdScenario(config, plan=self.plan)
+        if self.config.control.mode in ("abft", "baseline"):
+            from control.plane import ControlPlane
+
+            self.scenario.attach_control(
+                ControlPlane(config, self.plan, self.scenario, reroute=False)
+            )
+        self._fix_initial_intensities()
+        self._route_choice[:] = [ROUTE_CHOICES - 1 if d.paths > 1 else 0 for d in self.plan.demands]
+        self._steps = 0
+        self._last = None
+        return self._observation(None), {"time_s": 0.0}
+
+    def _replan(self, config: ScenarioConfig) -> ScenarioPlan:
+        """A new seed redraws a fraction-based Byzantine set; everything else is the same plan."""
+        if config.byzantine.fraction <= 0.0:
+            return self._base_plan
+        from bridge.scenario_plan import _plan_byzantine
+
+        byzantine = _plan_byzantine(
+            config,
+            self._base_plan.nodes,
+            {n.label: n.index for n in self._base_plan.nodes},
+            self._base_plan.demands,
+        )
+        return ScenarioPlan(
+            self._base_plan.nodes,
+            self._base_plan.links,
+            self._base_plan.demands,
+            byzantine,
+            self._base_plan.topology_name,
+        )
+
+    def _fix_initial_intensities(self) -> None:
+        """Start every link at its configured, else qchannel-optimal, intensity and fix it, so
+        intensity actions move from the static allocation."""
+        assert self.scenario is not None
+        physics = self.scenario.physics
+        point = physics.operating_points()
+        for link in range(len(self.plan.links)):
+            if np.isnan(physics.fixed_mu[link]):
+                physics.set_mu(link, float(np.clip(point.mu[link], *MU_RANGE)))
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.scenario is None:
+            raise RuntimeError("call reset() before step()")
+        self._apply(int(action))
+        result = self.scenario.step()
+        self._last = result
+        self._steps += 1
+        reward, terms = self._reward(result)
+        truncated = self._steps >= self.max_steps
+        return self._observation(result), reward, False, truncated, self._info(result, terms)
+
+    def close(self) -> None:
+        if self.scenario is not None:
+            self.scenario.close()
+            self.scenario = None
+
+    # actions ------------------------------------------------------------------------------
+    def _apply(self, action: int) -> None:
+        assert self.scenario is not None
+        kind, target, detail = self._decode(action)
+        if kind == "mu":
+            physics = self.scenario.physics
+            current = physics.fixed_mu[target]
+            factor = MU_FACTOR if detail > 0 else 1.0 / MU_FACTOR
+            physics.set_mu(target, float(np.clip(current * factor, *MU_RANGE)))
+        elif kind == "protocol":
+            current = self.scenario.physics.protocol[target]
+            self.scenario.set_link_protocol(target, "bb84-decoy" if current == "mdi" else "mdi")
+        elif kind == "route":
+            self._route(target, detail)
+
+    def _route(self, demand: int, choice: int) -> None:
+        assert self.scenario is not None
+        spec = self.plan.demands[demand]
+        if choice == ROUTE_CHOICES - 1:
+            routes = spec.disjoint_routes
+            if len(routes) < 2:
+                return
+            threshold = min(spec.threshold, len(routes)) if spec.paths > 1 else len(routes)
+        else:
+            if choice >= len(spec.candidate_routes):
+                return
+            routes = (spec.candidate_routes[choice],)
+            threshold = 1
+        self.scenario.set_demand_routes(demand, routes, threshold)
+        self._route_choice[demand] = choice
+
+    # observation / reward -----------------------------------------------------------------
+    def _observation(self, result: StepResult | None) -> np.ndarray:
+        assert self.scenario is not None
+        physics = self.scenario.physics
+        cfg = self.config
+        n_links = len(self.plan.links)
+        links = np.zeros((n_links, len(LINK_FEATURES)))
+        links[:, 0] = physics.loss_db / 100.0
+        links[:, 1] = physics.detector_efficiency
+        links[:, 2] = physics.pulse_rate_hz / 1e9
+        links[:, 3] = physics.fixed_mu
+        links[:, 4] = physics.protocol == "mdi"
+        demands = np.zeros((len(self.plan.demands), len(DEMAND_FEATURES)))
+        demands[:, 0] = 1.0
+        demands[:, 1] = self._route_choice / ROUTE_CHOICES
+        nodes = np.zeros((len(self.members), len(NODE_FEATURES)))
+        nodes[:, 1] = 1.0
+        links[:, 5] = 0.5
+        links[:, 8] = 1.0
+        if result is not None:
+            qber = result.link("step_qber")
+            links[:, 5] = np.where(np.isnan(qber), 0.5, qber)
+            links[:, 6] = result.link("key_rate_bps") / cfg.reward.key_scale_bps
+            fill = (result.link("buffer_a_bits") + result.link("buffer_b_bits")) / 2.0
+            links[:, 7] = fill / cfg.buffer.capacity_bits
+            served = result.demand("served_fraction_step")
+            demands[:, 0] = np.where(np.isnan(served), 1.0, served)
+            rates = np.array([d.rate_bps for d in self.plan.demands])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                demands[:, 2] = np.where(rates > 0, result.demand("delivered_bps") / rates, 1.0)
+            if result.control_links is not None:
+                links[:, 8] = result.control_links["trusted"].to_numpy(dtype=float)
+            if result.control_nodes is not None:
+                nodes[:, 0] = result.control_nodes["error"].to_numpy()
+                nodes[:, 1] = result.control_nodes["weight"].to_numpy()
+        flat = np.concatenate([links.ravel(), demands.ravel(), nodes.ravel()])
+        return np.clip(np.nan_to_num(flat, nan=0.0), 0.0, OBS_HIGH).astype(np.float32)
+
+    def _reward(self, result: StepResult) -> tuple[float, dict[str, float]]:
+        r = self.config.reward
+        key_rate = result.link("key_rate_bps")
+        if self.plan.demands:
+            delivered = float(result.demand("delivered_bps").sum())
+        else:
+            delivered = float(key_rate.sum())
+        qber = result.link("step_qber")
+        insecure = float(key_rate[np.nan_to_num(qber, nan=0.0) > r.insecure_qber].sum())
+        served = result.demand("served_fraction_step") if self.plan.demands else np.zeros(0)
+        unserved = float(np.sum(1.0 - np.where(np.isnan(served), 1.0, served)))
+        terms = {
+            "delivered_bps": delivered,
+            "insecure_bps": insecure,
+            "unserved": unserved,
+        }
+        reward = (
+            r.key_weight * delivered / r.key_scale_bps
+            - r.insecure_penalty * insecure / r.key_scale_bps
+            - r.unserved_penalty * unserved
+        )
+        return float(reward), terms
+
+    def _info(self, result: StepResult, terms: dict[str, float]) -> dict[str, Any]:
+        key_rate = result.link("key_rate_bps")
+        served = result.demand("served_fraction_step")
+        sifted = float(result.link("step_sifted_bits").sum())
+        qber = float(result.link("step_error_bits").sum()) / sifted if sifted else 0.5
+        info: dict[str, Any] = {
+            # scalars (the evaluator records every scalar entry per step)
+            "time_s": float(result.time_s),
+            "key_rate_bps": float(key_rate.sum()),
+            "delivered_bps": terms["delivered_bps"],
+            "insecure_bps": terms["insecure_bps"],
+            "qber": qber,
+            "availability": float(np.nanmean(served)) if np.any(~np.isnan(served)) else 1.0,
+            "unserved": terms["unserved"],
+            # per link / demand / node arrays
+            "link_key_rate_bps": key_rate.copy(),
+            "link_qber": result.link("step_qber").copy(),
+            "link_loss_db": result.link("loss_db").copy(),
+            "link_mu": result.link("mu").copy(),
+            "link_buffer_bits": np.minimum(
+                result.link("buffer_a_bits"), result.link("buffer_b_bits")
+            ),
+            "demand_served_fraction": served.copy(),
+            "demand_delivered_bps": result.demand("delivered_bps").copy(),
+            "demand_route_choice": self._route_choice.copy(),
+        }
+        if result.control_nodes is not None:
+            info["node_weight"] = result.control_nodes["weight"].to_numpy().copy()
+        if result.control_links is not None:
+            info["link_trusted"] = result.control_links["trusted"].to_numpy().copy()
+        return info
+
+    # baselines (control.dra.policies) -----------------------------------------------------
+    def baseline_action(self, kind: str, obs: np.ndarray, info: dict[str, Any]) -> int:
+        """The static or greedy baseline's action for this step (see control.dra.policies).
+
+        static: no-op - reset leaves every link at its fixed intensity, BB84-decoy, and every
+            demand on its shortest route (or its configured multipath), and static never changes.
+        greedy: the one change that helps most now - first, move any demand whose current route
+            has less key than another candidate's (the route's key = the smallest buffer on it) to
+            the candidate with most key; else step the intensity of the link furthest from the
+            qchannel-optimal intensity for its current loss towards it; else no-op.
+        """
+        if kind == "static":
+            return 0
+        if kind != "greedy":
+            raise ValueError(f"unknown baseline {kind!r}; known: static, greedy")
+        assert self.scenario is not None
+        action = self._greedy_route_action()
+        if action is None:
+            action = self._greedy_intensity_action()
+        return 0 if action is None else action
+
+    def _route_key_bits(self, route: tuple[int, ...]) -> float:
+        assert self.scenario is not None
+        rt = self.scenario.runtime
+        a_bits, b_bits = rt.link_counter("buffer_a_bits"), rt.link_counter("buffer_b_bits")
+        hops = [self.plan.link_between(u, v).index for u, v in zip(route, route[1:], strict=False)]
+        return float(min(min(a_bits[h], b_bits[h]) for h in hops))
+
+    def _greedy_route_action(self) -> int | None:
+        base = 1 + 2 * len(self.plan.links) + len(self.relay_links)
+        best_gain, best = 0.0, None
+        for d in self.plan.demands:
+            if d.paths > 1:
+                continue  # multipath demands keep their sharing
+            keys = [self._route_key_bits(r) for r in d.candidate_routes]
+            current = self._route_choice[d.index]
+            target = int(np.argmax(keys))
+            gain = keys[target] - keys[current] if current < len(keys) else keys[target]
+            if target != current and gain > best_gain:
+                best_gain, best = gain, base + ROUTE_CHOICES * d.index + target
+        return best
+
+    def _greedy_intensity_action(self) -> int | None:
+        assert self.scenario is not None
+        physics = self.scenario.physics
+        fixed = physics.fixed_mu.copy()
+        for link in range(len(fixed)):
+            physics.fixed_mu[link] = np.nan
+        physics._cache = None
+        optimal = physics.operating_points().mu
+        physics.fixed_mu[:] = fixed
+        physics._cache = None
+        ratio = np.log(np.clip(optimal, *MU_RANGE) / fixed)
+        link = int(np.argmax(np.abs(ratio)))
+        if abs(ratio[link]) < np.log(MU_FACTOR) / 2:
+            return None
+        return 1 + 2 * link + (0 if ratio[link] > 0 else 1)
+
+
+gym.register(id=ENV_ID, entry_point="bridge.env:QkdNetworkEnv")

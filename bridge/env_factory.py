@@ -1,0 +1,23 @@
+"""One way to get an environment from a scenario file, for every tool that needs one.
+
+`qkdnet gym-sim`, `qkdnet train`, `qkdnet evaluate`, the vector-env workers and the benchmarks
+all build their env here, so they all see the same env for the same scenario and seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+
+
+def make_env(scenario_path: str | Path, seed: int | None = None) -> gym.Env:
+    """A `QkdNetworkEnv` for the scenario YAML; `seed` replaces the scenario's seed.
+
+    The seed is the construction seed: an episode's own randomness comes from `reset(seed=...)`.
+    """
+    from bridge.env import QkdNetworkEnv
+    from bridge.scenario_config import load_scenario
+
+    config = load_scenario(scenario_path, seed=seed)
+    return QkdNetworkEnv(config)
