@@ -32,6 +32,7 @@ class LinkPoints:
     sifting_ratio: Array
     secret_fraction: Array
     pulse_rate_hz: Array
+    loss_db: Array  # the channel loss these points were computed for
     mu: Array
     key_rate_bits_per_pulse: Array
     intercept_fraction: Array
@@ -183,6 +184,7 @@ class LinkPhysics:
             sifting_ratio=out["sifting_ratio"],
             secret_fraction=out["secret_fraction"],
             pulse_rate_hz=self.pulse_rate_hz.copy(),
+            loss_db=self.loss_db.copy(),
             mu=out["mu"],
             key_rate_bits_per_pulse=out["rate"],
             intercept_fraction=attack.astype(np.float64),

@@ -114,3 +114,30 @@ def test_example_program_runs():
     assert len(rows) == 3
     qber = float(rows[-1][4])
     assert abs(qber - 0.05) < 0.01
+
+
+def _example_rows(name: str, *args: str) -> list[dict[str, float]]:
+    artifacts = build_module(with_examples=True)
+    result = subprocess.run(
+        [str(artifacts.examples[name]), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    lines = result.stdout.strip().splitlines()
+    header = lines[0].split(",")
+    return [dict(zip(header, map(float, line.split(",")), strict=True)) for line in lines[1:]]
+
+
+def test_relay_network_example_delivers_from_honest_paths_despite_a_tampering_relay():
+    rows = _example_rows("qkd-relay-network-example", "--seconds=1.5", "--onsetS=0.5")
+    last = rows[-1]
+    assert last["shares_rejected"] > 0 and last["shares_rejected"] == last["route1_rejected"]
+    assert last["corrupted"] == 0
+    assert last["served"] == last["requests"] - 1  # the last request is still in flight
+    # with all three shares needed, the tampered one stops the key instead
+    strict = _example_rows(
+        "qkd-relay-network-example", "--seconds=1.5", "--onsetS=0.5", "--threshold=3"
+    )[-1]
+    assert strict["corrupted"] == 0 and strict["served"] < last["served"]
