@@ -1,7 +1,10 @@
 """`QkdNetworkEnv`: a Gymnasium environment over a running ns-3 QKD network.
 
 `reset(seed=s)` builds a fresh ns-3 scenario from the scenario YAML (ns-3 run number, channel
-processes and a fraction-drawn Byzantine set all follow s); `step(a)` applies action `a` to the
+processes and a fraction-drawn Byzantine set all follow s). The first `reset()` without a seed
+uses the scenario's own `seed`, and later ones draw from the env's RNG, so an unseeded env is
+reproducible from its scenario (`env_factory.make_env(path, seed)` sets that seed, which is how
+`qkdnet gym-sim` without `--seed` gets a repeatable run); `step(a)` applies action `a` to the
 running simulation and advances one step of simulated time (`step_s` of the scenario). The ABFT
 coordinator runs inside each step (unless the scenario says `control.mode: baseline`); the agent,
 not the coordinator, chooses routes, and it sees the coordinator's trust decisions and weights.
@@ -28,7 +31,8 @@ cannot change) leaves the network as it is.
 Reward: key_weight * (delivered bit/s of all demands, or of all links if the scenario has no
 demand) / key_scale_bps  -  insecure_penalty * (secret-key bit/s made on links whose measured QBER
 exceeds reward.insecure_qber) / key_scale_bps  -  unserved_penalty * sum over demands of the
-unserved fraction of the step's requests. `info` carries the raw per-link/demand/node metrics.
+unserved fraction of the step's requests (1 - served fraction, at least 0; a demand with no
+request in the step counts 0). `info` carries the raw per-link/demand/node metrics.
 """
 
 from __future__ import annotations
@@ -99,6 +103,22 @@ class QkdNetworkEnv(gym.Env):
         self._n_actions = 1 + 2 * n_links + len(self.relay_links) + ROUTE_CHOICES * n_demands
         self.action_space = spaces.Discrete(self._n_actions)
         self.scenario: QkdScenario | None = None
+        self._plane: Any = None  # the control plane attached to the scenario, if any
+        self._obs_buffer = np.zeros(size)
+        self._obs_split = (
+            len(LINK_FEATURES) * n_links,
+            len(LINK_FEATURES) * n_links + len(DEMAND_FEATURES) * n_demands,
+        )
+        cfg = self.config
+        self._inv_key_scale = 1.0 / cfg.reward.key_scale_bps
+        self._half_inv_capacity = 0.5 / cfg.buffer.capacity_bits
+        self._demand_rates = np.array([d.rate_bps for d in plan.demands], dtype=np.float64)
+        self._inv_rates = np.divide(
+            1.0,
+            self._demand_rates,
+            out=np.zeros_like(self._demand_rates),
+            where=self._demand_rates > 0,
+        )
         self._route_choice = np.zeros(n_demands, dtype=np.int64)
         self._last: StepResult | None = None
         self._steps = 0
@@ -141,6 +161,8 @@ class QkdNetworkEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        if seed is None and self._np_random is None:
+            seed = self.config.seed  # the first episode of an unseeded env: the scenario's seed
         super().reset(seed=seed)
         if seed is None:
             seed = int(self.np_random.integers(0, 2**31 - 1))
@@ -150,12 +172,13 @@ class QkdNetworkEnv(gym.Env):
         config = self.config.model_copy(update={"seed": int(seed)})
         self.plan = self._replan(config)
         self.scenario = QkdScenario(config, plan=self.plan)
+        self._plane = None
         if self.config.control.mode in ("abft", "baseline"):
-            from control.plane import ControlPlane
+            from control.plane import ControlPlane  # networkx, pandas: once an env resets
 
-            self.scenario.attach_control(
-                ControlPlane(config, self.plan, self.scenario, reroute=False)
-            )
+            # the agent, not the plane, routes; the env reads the decision's arrays
+            self._plane = ControlPlane(config, self.plan, self.scenario, reroute=False)
+            self.scenario.attach_control(self._plane)
         self._fix_initial_intensities()
         self._route_choice[:] = [ROUTE_CHOICES - 1 if d.paths > 1 else 0 for d in self.plan.demands]
         self._steps = 0
@@ -207,6 +230,7 @@ class QkdNetworkEnv(gym.Env):
         if self.scenario is not None:
             self.scenario.close()
             self.scenario = None
+            self._plane = None
 
     # actions ------------------------------------------------------------------------------
     def _apply(self, action: int) -> None:
@@ -240,42 +264,61 @@ class QkdNetworkEnv(gym.Env):
         self._route_choice[demand] = choice
 
     # observation / reward -----------------------------------------------------------------
+    def _control_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(link trusted, node error, node weight) of the control plane's latest decision."""
+        plane = self._plane
+        if plane is None:
+            return None
+        d = plane.last
+        if d is None:
+            n_links, n = len(self.plan.links), len(self.members)
+            return np.ones(n_links), np.zeros(n), np.ones(n)
+        return d.trusted.astype(np.float64), np.asarray(d.errors), np.asarray(d.weights)
+
     def _observation(self, result: StepResult | None) -> np.ndarray:
         assert self.scenario is not None
         physics = self.scenario.physics
-        cfg = self.config
-        n_links = len(self.plan.links)
-        links = np.zeros((n_links, len(LINK_FEATURES)))
-        links[:, 0] = physics.loss_db / 100.0
+        n_links, n_demands = len(self.plan.links), len(self.plan.demands)
+        flat = self._obs_buffer
+        links = flat[: self._obs_split[0]].reshape(n_links, len(LINK_FEATURES))
+        demands = flat[self._obs_split[0] : self._obs_split[1]].reshape(
+            n_demands, len(DEMAND_FEATURES)
+        )
+        nodes = flat[self._obs_split[1] :].reshape(len(self.members), len(NODE_FEATURES))
+        links[:, 0] = physics.loss_db / 100.0  # the channel the next step runs on
         links[:, 1] = physics.detector_efficiency
         links[:, 2] = physics.pulse_rate_hz / 1e9
         links[:, 3] = physics.fixed_mu
         links[:, 4] = physics.protocol == "mdi"
-        demands = np.zeros((len(self.plan.demands), len(DEMAND_FEATURES)))
-        demands[:, 0] = 1.0
         demands[:, 1] = self._route_choice / ROUTE_CHOICES
-        nodes = np.zeros((len(self.members), len(NODE_FEATURES)))
-        nodes[:, 1] = 1.0
-        links[:, 5] = 0.5
-        links[:, 8] = 1.0
-        if result is not None:
+        if result is None:
+            links[:, 5:9] = (0.5, 0.0, 0.0, 1.0)
+            demands[:, 0] = 1.0
+            demands[:, 2] = 0.0
+            nodes[:, 0] = 0.0
+            nodes[:, 1] = 1.0
+        else:
             qber = result.link("step_qber")
             links[:, 5] = np.where(np.isnan(qber), 0.5, qber)
-            links[:, 6] = result.link("key_rate_bps") / cfg.reward.key_scale_bps
-            fill = (result.link("buffer_a_bits") + result.link("buffer_b_bits")) / 2.0
-            links[:, 7] = fill / cfg.buffer.capacity_bits
+            links[:, 6] = result.link("key_rate_bps") * self._inv_key_scale
+            links[:, 7] = (result.link("buffer_a_bits") + result.link("buffer_b_bits")) * (
+                self._half_inv_capacity
+            )
             served = result.demand("served_fraction_step")
             demands[:, 0] = np.where(np.isnan(served), 1.0, served)
-            rates = np.array([d.rate_bps for d in self.plan.demands])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                demands[:, 2] = np.where(rates > 0, result.demand("delivered_bps") / rates, 1.0)
-            if result.control_links is not None:
-                links[:, 8] = result.control_links["trusted"].to_numpy(dtype=float)
-            if result.control_nodes is not None:
-                nodes[:, 0] = result.control_nodes["error"].to_numpy()
-                nodes[:, 1] = result.control_nodes["weight"].to_numpy()
-        flat = np.concatenate([links.ravel(), demands.ravel(), nodes.ravel()])
-        return np.clip(np.nan_to_num(flat, nan=0.0), 0.0, OBS_HIGH).astype(np.float32)
+            demands[:, 2] = np.where(
+                self._demand_rates > 0, result.demand("delivered_bps") * self._inv_rates, 1.0
+            )
+            control = self._control_arrays()
+            if control is None:
+                links[:, 8] = 1.0
+                nodes[:, 0] = 0.0
+                nodes[:, 1] = 1.0
+            else:
+                links[:, 8], nodes[:, 0], nodes[:, 1] = control
+        np.nan_to_num(flat, copy=False, nan=0.0)
+        np.clip(flat, 0.0, OBS_HIGH, out=flat)
+        return flat.astype(np.float32)
 
     def _reward(self, result: StepResult) -> tuple[float, dict[str, float]]:
         r = self.config.reward
@@ -285,9 +328,11 @@ class QkdNetworkEnv(gym.Env):
         else:
             delivered = float(key_rate.sum())
         qber = result.link("step_qber")
-        insecure = float(key_rate[np.nan_to_num(qber, nan=0.0) > r.insecure_qber].sum())
+        insecure = float(key_rate[qber > r.insecure_qber].sum())  # NaN (nothing sifted): not
         served = result.demand("served_fraction_step") if self.plan.demands else np.zeros(0)
-        unserved = float(np.sum(1.0 - np.where(np.isnan(served), 1.0, served)))
+        # a request served a step late counts in that step's served count, so the fraction can
+        # exceed 1; the unserved fraction is clipped at 0 (a late delivery earns no bonus)
+        unserved = float(np.sum(np.maximum(1.0 - np.where(np.isnan(served), 1.0, served), 0.0)))
         terms = {
             "delivered_bps": delivered,
             "insecure_bps": insecure,
@@ -301,10 +346,12 @@ class QkdNetworkEnv(gym.Env):
         return float(reward), terms
 
     def _info(self, result: StepResult, terms: dict[str, float]) -> dict[str, Any]:
+        # copies: the control plane reads this step's columns again at the next step
         key_rate = result.link("key_rate_bps")
         served = result.demand("served_fraction_step")
         sifted = float(result.link("step_sifted_bits").sum())
         qber = float(result.link("step_error_bits").sum()) / sifted if sifted else 0.5
+        answered = served[~np.isnan(served)]
         info: dict[str, Any] = {
             # scalars (the evaluator records every scalar entry per step)
             "time_s": float(result.time_s),
@@ -312,7 +359,7 @@ class QkdNetworkEnv(gym.Env):
             "delivered_bps": terms["delivered_bps"],
             "insecure_bps": terms["insecure_bps"],
             "qber": qber,
-            "availability": float(np.nanmean(served)) if np.any(~np.isnan(served)) else 1.0,
+            "availability": float(answered.mean()) if answered.size else 1.0,
             "unserved": terms["unserved"],
             # per link / demand / node arrays
             "link_key_rate_bps": key_rate.copy(),
@@ -326,10 +373,10 @@ class QkdNetworkEnv(gym.Env):
             "demand_delivered_bps": result.demand("delivered_bps").copy(),
             "demand_route_choice": self._route_choice.copy(),
         }
-        if result.control_nodes is not None:
-            info["node_weight"] = result.control_nodes["weight"].to_numpy().copy()
-        if result.control_links is not None:
-            info["link_trusted"] = result.control_links["trusted"].to_numpy().copy()
+        control = self._control_arrays()
+        if control is not None:
+            info["node_weight"] = control[2].copy()
+            info["link_trusted"] = control[0].astype(bool)
         return info
 
     # baselines (control.dra.policies) -----------------------------------------------------

@@ -14,7 +14,8 @@ import gymnasium as gym
 def make_env(scenario_path: str | Path, seed: int | None = None) -> gym.Env:
     """A `QkdNetworkEnv` for the scenario YAML; `seed` replaces the scenario's seed.
 
-    The seed is the construction seed: an episode's own randomness comes from `reset(seed=...)`.
+    The seed is the construction seed: the first `reset()` without a seed runs an episode with
+    it (later unseeded resets draw from the env's RNG); `reset(seed=s)` runs episode seed s.
     """
     from bridge.env import QkdNetworkEnv
     from bridge.scenario_config import load_scenario

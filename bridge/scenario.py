@@ -25,7 +25,7 @@ from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario
 from bridge.scenario_plan import ScenarioPlan, plan_scenario
 
 if TYPE_CHECKING:  # pragma: no cover
-    from control.plane import ControlPlane
+    from control.plane import ControlOutcome, ControlPlane
 
 PROTOCOL_CODES = {"bb84-decoy": 0, "mdi": 1}
 
@@ -53,10 +53,20 @@ class StepResult:
         self.link_columns = link_columns
         self.demand_columns = demand_columns
         self.node_columns = node_columns
-        self.control_nodes: pd.DataFrame | None = None
-        self.control_links: pd.DataFrame | None = None
-        self.rerouted = 0
+        self.control: ControlOutcome | None = None
         self._frames: dict[str, pd.DataFrame] = {}
+
+    @property
+    def control_nodes(self) -> pd.DataFrame | None:
+        return None if self.control is None else self.control.nodes
+
+    @property
+    def control_links(self) -> pd.DataFrame | None:
+        return None if self.control is None else self.control.links
+
+    @property
+    def rerouted(self) -> int:
+        return 0 if self.control is None else self.control.rerouted
 
     def link(self, name: str) -> np.ndarray:
         return self.link_columns[name]
@@ -266,10 +276,7 @@ class QkdScenario:
         self.step_index += 1
         result = self._result(point)
         if self.control is not None:
-            outcome = self.control.finish(self)
-            result.control_nodes = outcome.nodes
-            result.control_links = outcome.links
-            result.rerouted = outcome.rerouted
+            result.control = self.control.finish(self)
         self._previous[:] = self.runtime.outputs
         self._last_result = result
         return result
@@ -285,7 +292,7 @@ class QkdScenario:
         for name in ("sifted_bits", "error_bits", "detections"):
             column = rt.output_fields.index(name)
             links[f"step_{name}"] = links_now[:, column] - previous[0][:, column]
-        links["loss_db"] = self.physics.loss_db
+        links["loss_db"] = point.loss_db  # the channel this step ran on
         links["mu"] = point.mu
         links["expected_gain"] = point.gain
         links["expected_qber"] = point.qber

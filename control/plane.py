@@ -15,7 +15,7 @@ report and never reroutes: the comparison the experiments need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -37,14 +37,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from bridge.scenario import QkdScenario, StepResult
 
 
-@dataclass(frozen=True)
 class ControlOutcome:
-    """One step of the control plane: its decision and the tables to record."""
+    """One step of the control plane: its decision, and its tables when someone asks.
 
-    decision: StepDecision | None
-    nodes: pd.DataFrame  # per key-management node: weight, error, ...
-    links: pd.DataFrame  # per link: agreed QBER, vote, trusted
-    rerouted: int  # demands whose routes changed
+    Why lazy: an RL agent reads the decision's arrays every step, and building two pandas
+    frames per step would cost more than the agent needs; `qkdnet run` asks for the tables.
+    """
+
+    def __init__(self, decision: StepDecision | None, plane: ControlPlane, rerouted: int) -> None:
+        self.decision = decision
+        self.rerouted = rerouted  # demands whose routes changed
+        self._plane = plane
+
+    @functools.cached_property
+    def nodes(self) -> pd.DataFrame:
+        """Per key-management node: weight, consensus weight, error."""
+        return self._plane.node_table(self.decision)
+
+    @functools.cached_property
+    def links(self) -> pd.DataFrame:
+        """Per link: trusted, vote, agreed QBER."""
+        return self._plane.link_table(self.decision)
 
 
 class ControlPlane:
@@ -147,7 +160,7 @@ class ControlPlane:
         rerouted = 0
         if self.reroute and scenario is not None and self.last is not None and self.last.decided:
             rerouted = self.apply_routes(scenario, self.last)
-        return ControlOutcome(self.last, self.node_table(), self.link_table(), rerouted)
+        return ControlOutcome(self.last, self, rerouted)
 
     def observe(self, result: StepResult) -> ControlOutcome:
         """Begin, run and finish in one go (in-memory transport or baseline; no scenario)."""
@@ -202,8 +215,8 @@ class ControlPlane:
         return changed
 
     # tables -----------------------------------------------------------------------------
-    def node_table(self) -> pd.DataFrame:
-        d = self.last
+    def node_table(self, decision: StepDecision | None = None) -> pd.DataFrame:
+        d = self.last if decision is None else decision
         n = len(self.members)
         frame = pd.DataFrame({"node": self.members})
         frame["weight"] = d.weights if d is not None else np.ones(n)
@@ -211,8 +224,8 @@ class ControlPlane:
         frame["error"] = d.errors if d is not None else np.zeros(n)
         return frame.set_index("node")
 
-    def link_table(self) -> pd.DataFrame:
-        d = self.last
+    def link_table(self, decision: StepDecision | None = None) -> pd.DataFrame:
+        d = self.last if decision is None else decision
         n_links = len(self.plan.links)
         frame = pd.DataFrame({"link": range(n_links)})
         frame["trusted"] = d.trusted.astype(bool) if d is not None else np.ones(n_links, bool)
