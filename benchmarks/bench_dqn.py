@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_dqn.py                      # CartPole-v1, 3 x 20k steps
     .venv/bin/python benchmarks/bench_dqn.py --env-id Acrobot-v1 --steps 10000
-    .venv/bin/python benchmarks/bench_dqn.py --scenario experiments/configs/default.yaml
+    .venv/bin/python benchmarks/bench_dqn.py --scenario experiments/configs/six-node.yaml \
+        --steps 2000 --repeats 1 --max-episodes 150 --eval-every 25 --greedy-episodes 5
 
 What is timed: environment steps per second of *training* (acting, storing, learning, target
 syncs) over the same number of env steps with matched hyper-parameters — network size, buffer
@@ -17,8 +18,13 @@ Three learners run back to back on the same env, `--repeats` times interleaved (
 Ratios > 1 mean ours is faster. Ours also writes its per-episode CSV and final checkpoint inside
 the timed region (SB3 writes nothing), so the comparison does not flatter ours.
 
-For an env that describes its baselines (the QKD env of `--scenario`, once `bridge.env_factory`
-exists; see control.dra.policies) it also reports how many training episodes our DQN needs before
+On the QKD env (`--scenario`) an env step runs ns-3 and the ABFT coordinator (tens of ms), so the
+env dominates both learners' time and the ratio tends to 1; it says what our learner costs on top of
+the env there. Only one ns-3 scenario can run per process, so every learner closes its env before
+the next one starts.
+
+For an env that describes its baselines (the QKD env of `--scenario`; see control.dra.policies)
+it also reports how many training episodes our DQN needs before
 its greedy policy's mean return (evaluated every `--eval-every` episodes on the same seeds as the
 baseline) reaches the greedy baseline's mean return.
 """
@@ -136,8 +142,11 @@ def time_sb3(env_factory, args, total_steps: int) -> tuple[float, int, int]:
         verbose=0,
     )
     start = time.perf_counter()
-    model.learn(total_timesteps=total_steps, progress_bar=False)
-    elapsed = time.perf_counter() - start
+    try:
+        model.learn(total_timesteps=total_steps, progress_bar=False)
+        elapsed = time.perf_counter() - start
+    finally:
+        model.get_env().close()  # one ns-3 scenario per process: free it for the next learner
     return elapsed, model.num_timesteps, model._n_updates
 
 
@@ -159,16 +168,23 @@ def episodes_to_greedy(env_factory, args) -> None:
         return result.summaries["return"]
 
     config = training_config(args, prioritized=True, double=True)
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         greedy = mean_return(EnvBaselinePolicy("greedy"), Path(out) / "greedy.parquet")
         print(
             f"greedy baseline: mean return {greedy.mean:.4g} (95% CI {greedy.ci_low:.4g} .. "
-            f"{greedy.ci_high:.4g}, {args.greedy_episodes} episodes)"
+            f"{greedy.ci_high:.4g}, {args.greedy_episodes} episodes)",
+            flush=True,
         )
         for episodes in range(args.eval_every, args.max_episodes + 1, args.eval_every):
             run = train(env_factory, config, Path(out) / "dqn", episodes, resume=True)
             ours = mean_return(
                 DqnPolicy.from_checkpoint(run.checkpoint), Path(out) / f"dqn-{episodes}.parquet"
+            )
+            print(
+                f"  after {run.episodes_done} training episodes: DQN mean return {ours.mean:.4g} "
+                f"({time.perf_counter() - start:.0f} s so far)",
+                flush=True,
             )
             if ours.mean >= greedy.mean:
                 print(

@@ -1,8 +1,12 @@
 """`qkdnet train` and `qkdnet evaluate`: the DQN agent and baselines from the command line.
 
 Either a scenario YAML (the QKD env, built by `bridge.env_factory.make_env(path, seed)`) or any
-registered Gymnasium env (`--env-id CartPole-v1`) is accepted. Top-level imports stay light (typer,
-stdlib): torch and gymnasium load inside the command bodies so `qkdnet --help` stays instant.
+registered Gymnasium env (`--env-id CartPole-v1`) is accepted. `evaluate` takes several agents
+(`--agent dqn --agent static --agent greedy --agent random`, or `--agent all`), runs each on the
+same episode seeds and prints one comparison table (return, delivered key rate, QBER,
+availability, each with its 95% t-interval), keeping one per-step Parquet file per agent.
+Top-level imports stay light (typer, stdlib): torch and gymnasium load inside the command bodies
+so `qkdnet --help` stays instant.
 """
 
 from __future__ import annotations
@@ -109,7 +113,17 @@ def train(
 def evaluate(
     scenario: ScenarioArg = None,
     env_id: EnvIdOption = None,
-    agent: Annotated[str, typer.Option("--agent", help=f"One of {', '.join(AGENTS)}.")] = "dqn",
+    agent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agent",
+            help=(
+                f"One of {', '.join(AGENTS)}, or 'all'. Repeat it (or separate by commas) to "
+                "compare several on the same episode seeds in one table, e.g. --agent dqn "
+                "--agent static --agent greedy --agent random (= --agent all)."
+            ),
+        ),
+    ] = None,
     checkpoint: Annotated[
         Path | None,
         typer.Option("--checkpoint", help="DQN checkpoint file or training run directory."),
@@ -118,7 +132,12 @@ def evaluate(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Per-step Parquet (default runs/eval/NAME-AGENT-seedS.parquet)."
+            "--out",
+            help=(
+                "Per-step Parquet file (one agent; default runs/eval/NAME-AGENT-seedS.parquet), or "
+                "with several agents a directory that gets NAME-AGENT-seedS.parquet for each and "
+                "comparison.csv (default runs/eval)."
+            ),
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Evaluation seed.")] = 0,
@@ -126,20 +145,124 @@ def evaluate(
         bool, typer.Option("--resume", help="Continue an interrupted evaluation.")
     ] = False,
 ) -> None:
-    """Run a policy for N episodes; per-step Parquet and mean metrics with 95% t-intervals."""
-    if agent not in AGENTS:
-        raise fail(f"--agent must be one of {', '.join(AGENTS)}, got {agent!r}")
+    """Run policies for N episodes; per-step Parquet and mean metrics with 95% t-intervals.
+
+    Every agent runs the same episode seeds, so several agents are compared on equal terms:
+    mean return, key rate (delivered bit/s), QBER and availability, one row per agent.
+    """
+    agents = parse_agents(agent)
+    if checkpoint is not None and "dqn" not in agents:
+        raise fail(f"--checkpoint only applies to --agent dqn, not {', '.join(agents)}")
     with user_errors():
         from control.dra.evaluator import evaluate as run_evaluation
         from control.dra.policies import make_policy
 
         factory, name = env_factory_for(scenario, env_id)
-        policy = make_policy(agent, checkpoint)
-        out_path = out or Path("runs") / "eval" / f"{name}-{agent}-seed{seed}.parquet"
-        result = run_evaluation(factory, policy, episodes, out_path, seed=seed, resume=resume)
-    _print_summary(result, agent)
-    if result.interrupted:
+        policies = {a: make_policy(a, checkpoint if a == "dqn" else None) for a in agents}
+        results = {}
+        for label, policy in policies.items():
+            file_name = f"{name}-{label}-seed{seed}.parquet"
+            if len(agents) == 1:
+                out_path = out or Path("runs") / "eval" / file_name
+            else:
+                out_path = (out or Path("runs") / "eval") / file_name
+            results[label] = result = run_evaluation(
+                factory, policy, episodes, out_path, seed=seed, resume=resume
+            )
+            if result.interrupted:
+                break
+    if len(agents) == 1:
+        _print_summary(results[agents[0]], agents[0])
+    else:
+        csv_path = (out or Path("runs") / "eval") / COMPARISON_CSV
+        _print_comparison(results, episodes, seed, csv_path)
+    if any(r.interrupted for r in results.values()):
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+COMPARISON_CSV = "comparison.csv"
+# (column of the evaluator's per-episode table, heading) in the order the comparison shows them;
+# a column the env does not report (e.g. the QKD metrics on a Gymnasium env) is left out.
+COMPARISON_METRICS = (
+    ("return", "return"),
+    ("delivered_bps", "key rate (delivered bit/s)"),
+    ("qber", "QBER"),
+    ("availability", "availability"),
+)
+
+
+def parse_agents(values: list[str] | None) -> list[str]:
+    """The agents named by repeated and/or comma-separated --agent values ('all' = every one)."""
+    agents: list[str] = []
+    for value in values or ["dqn"]:
+        for part in value.split(","):
+            name = part.strip()
+            names = list(AGENTS) if name == "all" else [name]
+            for one in names:
+                if one not in AGENTS:
+                    raise fail(f"--agent must be one of {', '.join(AGENTS)}, got {one!r}")
+                if one not in agents:
+                    agents.append(one)
+    return agents
+
+
+def _cell(summary) -> str:
+    if summary.episodes == 0:
+        return "-"
+    if summary.episodes < 2:
+        return f"{summary.mean:.4g}"
+    return f"{summary.mean:.4g} +/- {summary.half_width:.2g}"
+
+
+def _print_comparison(results: dict, episodes: int, seed: int, csv_path: Path) -> None:
+    """One row per agent: mean +/- 95% t-interval half-width of each metric; also as CSV."""
+    import csv
+
+    from rich.console import Console
+    from rich.table import Table
+
+    metrics = [
+        (column, heading)
+        for column, heading in COMPARISON_METRICS
+        if any(column in r.summaries for r in results.values())
+    ]
+    table = Table(
+        title=f"{episodes} episodes per agent, evaluation seed {seed} "
+        "(per-episode mean +/- 95% t-interval half-width)"
+    )
+    table.add_column("agent")
+    table.add_column("episodes", justify="right")
+    for _, heading in metrics:
+        table.add_column(heading, justify="right")
+    rows = []
+    for label, result in results.items():
+        cells = [label, str(result.episodes)]
+        for column, _ in metrics:
+            summary = result.summaries.get(column)
+            cells.append(_cell(summary) if summary is not None else "-")
+            if summary is not None:
+                rows.append(
+                    {
+                        "agent": label,
+                        "metric": column,
+                        "mean": summary.mean,
+                        "ci_low": summary.ci_low,
+                        "ci_high": summary.ci_high,
+                        "episodes": summary.episodes,
+                    }
+                )
+        table.add_row(*cells)
+    Console(file=sys.stdout, width=max(120, len(metrics) * 28)).print(table)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["agent", "metric", "mean", "ci_low", "ci_high", "episodes"]
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    for label, result in results.items():
+        print(f"per-step metrics ({label}): {result.out_path}")
+    print(f"comparison: {csv_path}")
 
 
 def _print_summary(result, agent: str) -> None:
