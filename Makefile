@@ -31,8 +31,11 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# the two-node link first (one QKD link, key bits and QBER per step), then the built-in default
+# scenario (SECOQC Vienna, two demands, one Byzantine node, ABFT control plane) to runs/six-node-demo
 demo: $(VENV)/.installed
 	$(QKDNET) demo
+	$(QKDNET) run experiments/configs/six-node.yaml --out runs/six-node-demo --overwrite
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)

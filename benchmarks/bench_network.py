@@ -7,10 +7,11 @@ from t = 0). Sizes: the built-in SECOQC network (6 nodes, 8 links) and Waxman gr
 200 nodes (mean degree 4, in a square of min(20 sqrt(n), 100) km so links stay within a QKD
 link's reach). Demands: n/5 random node pairs at 10 kbit/s each.
 
-Printed per size: build time (ns-3 objects, routing; topology read before), wall seconds per simulated second with the
-"no ABFT" baseline control plane and (up to --abft-max-nodes, because PBFT's all-to-all rounds
-grow as n^2) with the ABFT coordinator whose messages are ns-3 packets, and the ratio of each to
-the 6-node baseline measured in the same run. Peak RSS is reported once (it only grows).
+Printed per size: build time (ns-3 objects and routing; the topology is read before), wall
+seconds per simulated second with the "no ABFT" baseline control plane and (up to
+--abft-max-nodes, because PBFT's all-to-all rounds grow as n^2) with the ABFT coordinator whose
+messages are ns-3 packets, and the ratio of each to the smallest size measured in the same run.
+Peak RSS is reported once (it only grows).
 
 Run: .venv/bin/python benchmarks/bench_network.py [--sizes 6 16 50 200] [--sim-seconds 1.0]
 """

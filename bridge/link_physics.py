@@ -92,29 +92,36 @@ class LinkPhysics:
         self._cache: tuple[tuple, LinkPoints] | None = None
         self._drift = _DriftGroups([h.drift for h in hw], seed)
         self._fading = _FadingGroups([h.free_space for h in hw], seed)
+        self._update_losses()
 
     # state -------------------------------------------------------------------------------
     def advance(self, dt_s: float) -> None:
         """Move the channel processes on by dt_s."""
         self._drift.step(dt_s)
         self._fading.step(dt_s)
+        self._update_losses()
 
-    def arm_loss_db(self) -> tuple[Array, Array]:
-        """Fibre loss of each arm (A side, B side) now, drift shared in proportion to length."""
+    def _update_losses(self) -> None:
+        """Recompute the losses from the channel processes; they change only in `advance`, and
+        the step reads them several times (cache key, operating points, records)."""
         length = self.arm_a_km + self.arm_b_km
         share_a = np.divide(self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0)
         drift = self._drift.offset_db
         base_a = self.attenuation_db_per_km * self.arm_a_km + drift * share_a
         base_b = self.attenuation_db_per_km * self.arm_b_km + drift * (1.0 - share_a)
-        return np.maximum(base_a, 0.0), np.maximum(base_b, 0.0)
+        self._arm_loss_db = (np.maximum(base_a, 0.0), np.maximum(base_b, 0.0))
+        fibre = self._arm_loss_db[0] + self._arm_loss_db[1] + self.insertion_loss_db
+        free = self._fading.loss_db
+        self._loss_db = np.where(np.isnan(free), fibre, free)
+
+    def arm_loss_db(self) -> tuple[Array, Array]:
+        """Fibre loss of each arm (A side, B side) now, drift shared in proportion to length."""
+        return self._arm_loss_db
 
     @property
     def loss_db(self) -> Array:
         """Channel loss of each link now (fibre + insertion + drift, or the free-space channel)."""
-        arm_a, arm_b = self.arm_loss_db()
-        fibre = arm_a + arm_b + self.insertion_loss_db
-        free = self._fading.loss_db
-        return np.where(np.isnan(free), fibre, free)
+        return self._loss_db
 
     # actions -----------------------------------------------------------------------------
     def set_mu(self, link: int, mu: float | None) -> None:
