@@ -208,7 +208,7 @@ def _plan_demands(
             raise ScenarioError(f"{where}: src and dst are the same node")
         if not nx.has_path(qkd, src, dst):
             raise ScenarioError(f"{where}: no QKD route between {src} and {dst}")
-        candidates = k_shortest_routes(qkd, src, dst, k=4)
+        candidates = candidate_routes(qkd, src, dst, k=4)
         disjoint = node_disjoint_routes(qkd, src, dst, k=spec.routing.paths)
         if len(disjoint) < spec.routing.paths:
             raise ScenarioError(
@@ -229,6 +229,22 @@ def _plan_demands(
             )
         )
     return tuple(demands)
+
+
+def candidate_routes(graph: nx.Graph, src: int, dst: int, k: int) -> tuple[tuple[int, ...], ...]:
+    """Up to k alternative routes, shortest fibre first, that include a node-disjoint detour.
+
+    Why not just the k shortest: in a hub-and-spoke network (SECOQC's GUD) the k shortest routes
+    can all cross the same relay, and then no choice avoids a compromised one. So the shortest
+    route, the node-disjoint routes beside it, then the next shortest ones, in that priority.
+    """
+    shortest = k_shortest_routes(graph, src, dst, k)
+    disjoint = node_disjoint_routes(graph, src, dst, k)
+    chosen: list[tuple[int, ...]] = []
+    for route in (*shortest[:1], *disjoint[1:], *shortest[1:]):
+        if route not in chosen and len(chosen) < k:
+            chosen.append(route)
+    return tuple(sorted(chosen, key=lambda r: _route_length(graph, r)))
 
 
 def k_shortest_routes(graph: nx.Graph, src: int, dst: int, k: int) -> tuple[tuple[int, ...], ...]:

@@ -8,6 +8,8 @@ behaviours through the scenario layer a researcher uses.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -334,3 +336,23 @@ def test_step_tables_are_pandas_frames_with_one_row_per_element(tmp_path):
         assert column in tables["links"].columns
     for column in ("requested_bits", "delivered_bits", "served", "shares_rejected"):
         assert column in tables["demands"].columns
+
+
+def test_candidate_routes_offer_a_detour_around_a_hub():
+    from bridge.scenario import load_plan
+    from bridge.scenario_config import parse_scenario
+
+    config = parse_scenario(
+        {"topology": "secoqc-vienna", "demands": [{"src": "SIE", "dst": "BREIT", "rate_bps": 1}]}
+    )
+    plan = load_plan(config)
+    labels = {n.label: n.index for n in plan.nodes}
+    routes = plan.demands[0].candidate_routes
+    names = [tuple(plan.nodes[i].label for i in r) for r in routes]
+    assert names[0] == ("SIE", "GUD", "BREIT")  # the shortest first
+    # the four shortest all cross GUD; the candidates keep a node-disjoint detour
+    assert any(labels["GUD"] not in r for r in routes) and len(routes) == 4
+    lengths = [
+        sum(plan.link_between(a, b).length_km for a, b in itertools.pairwise(r)) for r in routes
+    ]
+    assert lengths == sorted(lengths)
