@@ -172,18 +172,21 @@ class LinkPhysics:
                 )
                 if idx.size == 0:
                     continue
-                point = self._evaluate(protocol, idx, attack[idx], optimal)
-                out["gain"][idx] = point.gain
-                out["qber"][idx] = point.qber
-                out["sifting_ratio"][idx] = point.sifting_ratio
-                out["secret_fraction"][idx] = point.secret_fraction
-                out["mu"][idx] = point.mu
-                out["rate"][idx] = point.key_rate_bits_per_pulse
-                qber_clean[idx] = point.qber
+                # attacked links once more without the attack (the QBER they should show),
+                # in the same vectorised call
                 attacked = idx[attack[idx] > 0.0]
-                if attacked.size:
-                    clean = self._evaluate(protocol, attacked, np.zeros(attacked.size), optimal)
-                    qber_clean[attacked] = clean.qber
+                both = np.concatenate([idx, attacked])
+                attack_both = np.concatenate([attack[idx], np.zeros(attacked.size)])
+                point = self._evaluate(protocol, both, attack_both, optimal)
+                n_idx = idx.size
+                out["gain"][idx] = point.gain[:n_idx]
+                out["qber"][idx] = point.qber[:n_idx]
+                out["sifting_ratio"][idx] = point.sifting_ratio[:n_idx]
+                out["secret_fraction"][idx] = point.secret_fraction[:n_idx]
+                out["mu"][idx] = point.mu[:n_idx]
+                out["rate"][idx] = point.key_rate_bits_per_pulse[:n_idx]
+                qber_clean[idx] = point.qber[:n_idx]
+                qber_clean[attacked] = point.qber[n_idx:]
         self.mu = out["mu"]
         return LinkPoints(
             gain=np.clip(out["gain"], 0.0, 1.0),
