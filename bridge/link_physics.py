@@ -84,13 +84,22 @@ class LinkPhysics:
         self.ec_inefficiency = np.array([p.ec_inefficiency for p in presets])
         self.basis_sifting = np.array([p.basis_sifting for p in presets])
         self.decoy_mu = np.array([float(np.asarray(p.source.decoy_mu)) for p in presets])
-        self.pulse_rate_hz = np.array([h.pulse_rate_hz for h in hw], dtype=np.float64)
+        self.nominal_pulse_rate_hz = np.array([h.pulse_rate_hz for h in hw], dtype=np.float64)
+        self.pulse_rate_hz = self.nominal_pulse_rate_hz.copy()
         self.fixed_mu = np.array([np.nan if h.mu is None else h.mu for h in hw], dtype=np.float64)
         self.arm_a_km = np.array([link.arm_a_km for link in links])
         self.arm_b_km = np.array([link.arm_b_km for link in links])
         self.mu = np.full(n, np.nan)
         self._cache: tuple[tuple, LinkPoints] | None = None
-        self._drift = _DriftGroups([h.drift for h in hw], seed)
+        self._drift = _OuGroups(
+            [h.drift.sigma_db for h in hw], [h.drift.correlation_time_s for h in hw], seed, 1
+        )
+        self._rate_drift = _OuGroups(
+            [h.rate_drift.sigma_fraction for h in hw],
+            [h.rate_drift.correlation_time_s for h in hw],
+            seed,
+            3,
+        )
         self._fading = _FadingGroups([h.free_space for h in hw], seed)
         self._update_losses()
 
@@ -99,14 +108,18 @@ class LinkPhysics:
         """Move the channel processes on by dt_s."""
         self._drift.step(dt_s)
         self._fading.step(dt_s)
+        self._rate_drift.step(dt_s)
         self._update_losses()
+        if self._rate_drift.groups:
+            factor = np.maximum(1.0 + self._rate_drift.offset, 0.1)
+            self.pulse_rate_hz = self.nominal_pulse_rate_hz * factor
 
     def _update_losses(self) -> None:
         """Recompute the losses from the channel processes; they change only in `advance`, and
         the step reads them several times (cache key, operating points, records)."""
         length = self.arm_a_km + self.arm_b_km
         share_a = np.divide(self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0)
-        drift = self._drift.offset_db
+        drift = self._drift.offset
         base_a = self.attenuation_db_per_km * self.arm_a_km + drift * share_a
         base_b = self.attenuation_db_per_km * self.arm_b_km + drift * (1.0 - share_a)
         self._arm_loss_db = (np.maximum(base_a, 0.0), np.maximum(base_b, 0.0))
@@ -231,28 +244,29 @@ class LinkPhysics:
         return link_operating_point(protocol, channel_transmittance=transmittance, **common)
 
 
-class _DriftGroups:
-    """Fibre drift of every link: one vectorised OU process per distinct correlation time."""
+class _OuGroups:
+    """Seeded OU processes for every link, sigma_i * x_i(t): one vectorised process per distinct
+    correlation time (fibre drift in dB, source-rate drift as a fraction)."""
 
-    def __init__(self, drifts: list, seed: int) -> None:
-        from qchannel import FiberDrift
+    def __init__(self, sigmas: list[float], taus: list[float], seed: int, stream: int) -> None:
+        from qchannel.processes import OrnsteinUhlenbeck
 
-        self.n = len(drifts)
-        self.sigma = np.array([d.sigma_db for d in drifts])
-        self.groups: list[tuple[np.ndarray, object]] = []
-        taus = sorted({d.correlation_time_s for d in drifts if d.sigma_db > 0.0})
-        for g, tau in enumerate(taus):
+        self.n = len(sigmas)
+        self.sigma = np.array(sigmas, dtype=np.float64)
+        self.groups: list[tuple[np.ndarray, OrnsteinUhlenbeck]] = []
+        distinct = sorted({tau for sigma, tau in zip(sigmas, taus, strict=True) if sigma > 0.0})
+        for g, tau in enumerate(distinct):
             idx = np.flatnonzero(
-                [(d.sigma_db > 0.0 and d.correlation_time_s == tau) for d in drifts]
+                [(s > 0.0 and t == tau) for s, t in zip(sigmas, taus, strict=True)]
             )
-            process = FiberDrift(1.0, tau, seed=_sub_seed(seed, 1, g), size=idx.size)
+            process = OrnsteinUhlenbeck(tau, seed=_sub_seed(seed, stream, g), size=idx.size)
             self.groups.append((idx, process))
 
     @property
-    def offset_db(self) -> Array:
+    def offset(self) -> Array:
         offset = np.zeros(self.n)
         for idx, process in self.groups:
-            offset[idx] = self.sigma[idx] * np.asarray(process.offset_db)
+            offset[idx] = self.sigma[idx] * np.asarray(process.state)
         return offset
 
     def step(self, dt_s: float) -> None:

@@ -294,6 +294,7 @@ class QkdScenario:
             links[f"step_{name}"] = links_now[:, column] - previous[0][:, column]
         links["loss_db"] = point.loss_db  # the channel this step ran on
         links["mu"] = point.mu
+        links["pulse_rate_hz"] = point.pulse_rate_hz
         links["expected_gain"] = point.gain
         links["expected_qber"] = point.qber
         links["expected_qber_no_attack"] = point.qber_no_attack

@@ -30,6 +30,14 @@ class DriftConfig(_Strict):
     correlation_time_s: float = Field(60.0, gt=0.0)
 
 
+class SourceRateDriftConfig(_Strict):
+    """Slow random drift of the source's repetition rate (an Ornstein-Uhlenbeck process), e.g. a
+    laser that needs re-locking: rate = nominal * (1 + sigma_fraction * x(t)), at least 10 %."""
+
+    sigma_fraction: float = Field(0.0, ge=0.0, le=0.5, description="stationary relative std")
+    correlation_time_s: float = Field(10.0, gt=0.0)
+
+
 class FreeSpaceConfig(_Strict):
     """Atmospheric (free-space) channel with fading transmittance instead of fibre loss."""
 
@@ -56,6 +64,7 @@ class LinkHardware(_Strict):
     block_size_bits: int = Field(100_000, ge=1)
     abort_qber: float = Field(0.11, ge=0.0, le=0.5)
     drift: DriftConfig = DriftConfig()
+    rate_drift: SourceRateDriftConfig = SourceRateDriftConfig()
     free_space: FreeSpaceConfig | None = None
 
 
@@ -73,6 +82,7 @@ class LinkOverride(_Strict):
     pulse_rate_hz: float | None = Field(None, ge=1.0, allow_inf_nan=False)
     mu: float | None = Field(None, gt=0.0)
     drift: DriftConfig | None = None
+    rate_drift: SourceRateDriftConfig | None = None
     free_space: FreeSpaceConfig | None = None
 
 

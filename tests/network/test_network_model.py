@@ -273,6 +273,27 @@ def test_fiber_drift_moves_the_loss_step_by_step_and_a_still_fiber_does_not(tmp_
     assert len(set(gains)) == 10  # the physics follows the channel into ns-3
 
 
+def test_source_rate_drift_moves_the_pulse_rate_and_the_detections_follow(tmp_path):
+    topology = chain_topology(tmp_path / "chain.yaml", n=3)
+    config = scenario(
+        topology,
+        links=[
+            {
+                "between": ["N0", "N1"],
+                "rate_drift": {"sigma_fraction": 0.2, "correlation_time_s": 0.3},
+            }
+        ],
+    )
+    results, _ = run_steps(config, 20)
+    rates = np.array([r.link("pulse_rate_hz") for r in results])
+    assert (rates[:, 1] == 1e9).all()  # the other link keeps its nominal rate
+    assert rates[:, 0].std() > 0.05e9 and (rates[:, 0] >= 0.1e9).all()
+    detections = np.array([r.link("step_detections")[0] for r in results])
+    assert np.corrcoef(rates[:, 0], detections)[0, 1] > 0.95
+    again, _ = run_steps(config, 20)
+    np.testing.assert_array_equal(rates, [r.link("pulse_rate_hz") for r in again])
+
+
 def test_free_space_fading_changes_the_transmittance_every_step(tmp_path):
     config = scenario(
         chain_topology(tmp_path / "chain.yaml", n=2),
