@@ -189,21 +189,9 @@ class QkdNetworkEnv(gym.Env):
         """A new seed redraws a fraction-based Byzantine set; everything else is the same plan."""
         if config.byzantine.fraction <= 0.0:
             return self._base_plan
-        from bridge.scenario_plan import _plan_byzantine
+        from bridge.scenario_plan import replan_byzantine
 
-        byzantine = _plan_byzantine(
-            config,
-            self._base_plan.nodes,
-            {n.label: n.index for n in self._base_plan.nodes},
-            self._base_plan.demands,
-        )
-        return ScenarioPlan(
-            self._base_plan.nodes,
-            self._base_plan.links,
-            self._base_plan.demands,
-            byzantine,
-            self._base_plan.topology_name,
-        )
+        return replan_byzantine(self._base_plan, config)
 
     def _fix_initial_intensities(self) -> None:
         """Start every link at its configured, else qchannel-optimal, intensity and fix it, so

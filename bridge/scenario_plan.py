@@ -15,6 +15,7 @@ Routes are computed on the graph of trusted nodes joined by those links.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -127,6 +128,13 @@ def plan_scenario(config: ScenarioConfig, graph: nx.Graph, topology_name: str = 
     demands = _plan_demands(config, qkd, nodes, labels)
     byzantine = _plan_byzantine(config, nodes, labels, demands)
     return ScenarioPlan(nodes, links, demands, byzantine, topology_name)
+
+
+def replan_byzantine(plan: ScenarioPlan, config: ScenarioConfig) -> ScenarioPlan:
+    """`plan` with its Byzantine set drawn again for `config` (a new seed redraws a fraction)."""
+    labels = {node.label: node.index for node in plan.nodes}
+    byzantine = _plan_byzantine(config, plan.nodes, labels, plan.demands)
+    return dataclasses.replace(plan, byzantine=byzantine)
 
 
 def _resolve_overrides(

@@ -325,6 +325,14 @@ def test_byzantine_fraction_is_drawn_by_seed(tmp_path):
 
     draws = {tuple(chosen(seed)) for seed in range(8)}
     assert chosen(1) == chosen(1)
+    # the env redraws the set on reset(seed=...) without re-planning the rest
+    from bridge.scenario_plan import replan_byzantine
+
+    first = load_plan(scenario(topology, seed=1, demands=demand, byzantine={"fraction": 0.3}))
+    redrawn = replan_byzantine(
+        first, scenario(topology, seed=5, demands=demand, byzantine={"fraction": 0.3})
+    )
+    assert sorted(redrawn.byzantine) == chosen(5) and redrawn.links == first.links
     assert len(draws) > 1
     for draw in draws:
         assert len(draw) == 3 and 0 not in draw and 9 not in draw  # demand ends excluded
