@@ -32,6 +32,7 @@ def run(
     from rich.table import Table
 
     from bridge.metrics import read_run
+    from bridge.scenario import load_plan
     from bridge.scenario_config import load_scenario
     from experiments.run import attacked_link_report, demand_report, run_scenario
 
@@ -49,7 +50,8 @@ def run(
         summary = run_scenario(config, out_dir, overwrite=overwrite)
 
     console = Console()
-    table = Table(title=f"{config.name}: {summary.steps} steps, {summary.simulated_s:g} s")
+    span = f"{summary.steps} steps, {summary.simulated_s:g} s"
+    table = Table(title=f"{config.name}: {span}, control {config.control.mode}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in summary.as_dict().items():
@@ -58,11 +60,22 @@ def run(
     tables = read_run(out_dir)
     onset = config.byzantine.behaviour.onset_s
     if config.byzantine.nodes or config.byzantine.fraction:
+        plan = load_plan(config)
+        names = [n.label for n in plan.nodes]
+        byzantine = ", ".join(names[i] for i in sorted(plan.byzantine))
+        console.print(f"Byzantine from {onset:g} s: {byzantine}")
         report = attacked_link_report(tables, onset)
+        report.index = [f"{names[plan.links[i].a]}-{names[plan.links[i].b]}" for i in report.index]
+        report.index.name = "link"
         changed = report[(report.qber_after - report.qber_before).abs() > 0.005]
         if not changed.empty:
             console.print(f"links whose QBER changed after the Byzantine onset ({onset:g} s):")
             console.print(changed.round(4).to_string())
         console.print(f"key delivered per demand before and after the onset ({onset:g} s):")
-        console.print(demand_report(tables, onset).round(1).to_string())
+        delivered = demand_report(tables, onset)
+        delivered.index = [
+            f"{names[plan.demands[i].src]}->{names[plan.demands[i].dst]}" for i in delivered.index
+        ]
+        delivered.index.name = "demand"
+        console.print(delivered.round(1).to_string())
     console.print(f"metrics: {out_dir}/ (links, demands, nodes, control_* as Parquet)")
