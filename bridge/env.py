@@ -316,7 +316,8 @@ class QkdNetworkEnv(gym.Env):
         else:
             delivered = float(key_rate.sum())
         qber = result.link("step_qber")
-        insecure = float(key_rate[qber > r.insecure_qber].sum())  # NaN (nothing sifted): not
+        # a link that sifted nothing has NaN QBER and made no key: never insecure
+        insecure = float(key_rate[qber > r.insecure_qber].sum())
         served = result.demand("served_fraction_step") if self.plan.demands else np.zeros(0)
         # a request served a step late counts in that step's served count, so the fraction can
         # exceed 1; the unserved fraction is clipped at 0 (a late delivery earns no bonus)
