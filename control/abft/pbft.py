@@ -768,7 +768,15 @@ class Replica:
         sender = env.sender
         if sender != self.id:
             self._help_lagging(sender, vc)
-        if vc.new_view < self.view or (vc.new_view == self.view and not self.in_view_change):
+        if vc.new_view < self.view:
+            # The peer still waits for n - f VIEW-CHANGEs of an older view before it escalates;
+            # we moved on, so without our old one it may wait forever (our retransmissions are
+            # for our view only). Send it our VIEW-CHANGE for its view, if we made one.
+            mine = self._view_changes.get(vc.new_view, {}).get(self.id)
+            if mine is not None and sender != self.id:
+                self._send(sender, mine.message, mine)
+            return
+        if vc.new_view == self.view and not self.in_view_change:
             return
         by_sender = self._view_changes.setdefault(vc.new_view, {})
         by_sender.setdefault(sender, env)

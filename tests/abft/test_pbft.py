@@ -13,6 +13,7 @@ from control.abft.byzantine import (
     Silent,
 )
 from control.abft.messages import Signed, Status, encode_envelope, sign
+from control.abft.pbft import PbftParams
 from control.abft.quorum import check_safety, to_units, wheat_weights
 from control.abft.transport import PartialSynchrony
 
@@ -127,3 +128,32 @@ def test_strategies_can_be_built_by_name_for_configs():
     assert make_strategy("delay", delay_s=2.5).delay_s == 2.5
     with pytest.raises(ValueError, match="unknown Byzantine strategy 'sneaky'"):
         make_strategy("sneaky")
+
+
+def test_nodes_left_behind_in_a_view_change_catch_up_with_one_that_moved_on():
+    """Regression (found by the long property test): before GST, VIEW-CHANGEs for view 1 were
+    lost so that only node 3 saw n - f of them and escalated to view 2, while nodes 0 and 2 kept
+    waiting for n - f VIEW-CHANGEs of view 1 - which node 3 no longer sent - and node 1 (view
+    1's primary) was silent: nobody progressed. Node 3 now answers an old view's VIEW-CHANGE
+    with its own for that view."""
+    policy = PartialSynchrony(
+        base_delay_s=0.001953125,
+        jitter_s=0.015625,
+        gst_s=1.0,
+        drop_probability=0.234375,
+        max_delay_before_gst_s=0.0,
+    )
+    cluster = Cluster(
+        4,
+        1,
+        wanted=2,
+        byzantine={1: Silent()},
+        policy=policy,
+        seed=1,
+        params=PbftParams(checkpoint_interval=3),
+    )
+    cluster.start()
+    cluster.run(policy.gst_s + 120.0)
+    assert not cluster.conflicts()
+    assert cluster.all_honest_done()
+    assert {r.view for r in cluster.honest} == {2}
