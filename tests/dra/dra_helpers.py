@@ -48,16 +48,22 @@ class SigintAfter(gym.Wrapper):
     """Sends this process SIGINT after `SigintAfter.remaining` more steps (of any instance).
 
     The countdown is shared by all instances in the process so that exactly one signal is sent
-    even with several sub-environments; `None` disarms it.
+    even with several sub-environments; `None` disarms it. With `mid_episode` set, a countdown
+    that ends on an episode's last step waits one more step, so the signal always lands inside
+    an episode (needed where episode lengths are random).
     """
 
     remaining: int | None = None
+    mid_episode: bool = False
 
     def step(self, action):
         result = super().step(action)
         if SigintAfter.remaining is not None:
             SigintAfter.remaining -= 1
-            if SigintAfter.remaining == 0:
+            episode_ended = result[2] or result[3]
+            if SigintAfter.remaining == 0 and SigintAfter.mid_episode and episode_ended:
+                SigintAfter.remaining = 1
+            elif SigintAfter.remaining == 0:
                 SigintAfter.remaining = None
                 os.kill(os.getpid(), signal.SIGINT)
         return result

@@ -27,9 +27,9 @@ EPISODES = 10
 
 @pytest.fixture(autouse=True)
 def _disarm_sigint() -> None:
-    SigintAfter.remaining = None
+    SigintAfter.remaining, SigintAfter.mid_episode = None, False
     yield
-    SigintAfter.remaining = None
+    SigintAfter.remaining, SigintAfter.mid_episode = None, False
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +113,10 @@ def test_checkpoints_are_periodic_and_pruned(tmp_path: Path) -> None:
 
 
 def test_nondeterministic_env_cannot_be_resumed_mid_episode(tmp_path: Path) -> None:
-    SigintAfter.remaining = 30
+    SigintAfter.remaining, SigintAfter.mid_episode = 30, True  # episode lengths are random here
     stopped = train(unseeded_interrupting_cartpole, tiny_config(), tmp_path, EPISODES)
     assert stopped.interrupted
+    assert load_checkpoint(stopped.checkpoint)["round"] is not None  # really mid-episode
     with pytest.raises(CheckpointError, match="not deterministic"):
         train(unseeded_interrupting_cartpole, tiny_config(), tmp_path, EPISODES, resume=True)
 
