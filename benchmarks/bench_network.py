@@ -28,7 +28,9 @@ from tqdm import tqdm
 from bridge.scenario_config import ScenarioConfig, parse_scenario
 
 
-def scenario_for(n: int, mode: str, step_s: float, seed: int) -> ScenarioConfig:
+def scenario_for(
+    n: int, mode: str, step_s: float, seed: int, routing: str = "global"
+) -> ScenarioConfig:
     if n == 6:
         topology = "secoqc-vienna"
     else:
@@ -47,6 +49,7 @@ def scenario_for(n: int, mode: str, step_s: float, seed: int) -> ScenarioConfig:
             "step_s": step_s,
             "steps": 1,
             "link": {"frame_pulses": 1_000_000, "block_size_bits": 20_000},
+            "classical": {"routing": routing},
             "demands": demands,
             "byzantine": {
                 "fraction": 0.1,
@@ -58,13 +61,15 @@ def scenario_for(n: int, mode: str, step_s: float, seed: int) -> ScenarioConfig:
     )
 
 
-def measure(n: int, mode: str, sim_seconds: float, step_s: float, seed: int) -> dict[str, float]:
+def measure(
+    n: int, mode: str, sim_seconds: float, step_s: float, seed: int, routing: str
+) -> dict[str, float]:
     from bridge.ns3_runtime import load_ns
     from bridge.scenario import QkdScenario, load_plan
     from control.plane import ControlPlane
 
     load_ns()  # loading ns-3 and the module once is not part of any size's build time
-    config = scenario_for(n, mode, step_s, seed)
+    config = scenario_for(n, mode, step_s, seed, routing)
     plan = load_plan(config)
     started = time.perf_counter()
     with QkdScenario(config, plan=plan) as sim:
@@ -92,18 +97,25 @@ def main() -> None:
     parser.add_argument("--step-s", type=float, default=0.1)
     parser.add_argument("--abft-max-nodes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--routing",
+        choices=("global", "nix-vector"),
+        default="global",
+        help="IP routing of the classical network (nix-vector builds large networks faster)",
+    )
     args = parser.parse_args()
 
     rows = []
     for n in args.sizes:
         modes = ["baseline"] + (["abft"] if n <= args.abft_max_nodes else [])
         for mode in modes:
-            row = measure(n, mode, args.sim_seconds, args.step_s, args.seed)
+            row = measure(n, mode, args.sim_seconds, args.step_s, args.seed, args.routing)
             rows.append({"nodes": n, "control": mode, **row})
     reference = {
         mode: next((r["wall_per_sim_s"] for r in rows if r["control"] == mode), None)
         for mode in ("baseline", "abft")
     }
+    print(f"classical routing: {args.routing}")
     print(
         f"{'nodes':>5} {'links':>5} {'demands':>7} {'control':>8} {'build s':>8} "
         f"{'wall s / sim s':>14} {'x first size':>12} {'delivered bits':>14}"

@@ -32,7 +32,15 @@ LIBRARY_NAME = "libqkdnet-qkd.so"
 TEST_LIBRARY_NAME = "libqkdnet-qkd-test.so"
 TEST_RUNNER_NAME = "qkd-test-runner"
 #: ns-3 modules our C++ code links against (the wheel's `libns3.<ver>-<name>.so`).
-NS3_MODULES = ("core", "network", "internet", "point-to-point", "applications", "stats")
+NS3_MODULES = (
+    "core",
+    "network",
+    "internet",
+    "point-to-point",
+    "applications",
+    "stats",
+    "nix-vector-routing",
+)
 #: Defines the ns3 wheel was compiled with (from its ns3Targets.cmake); headers change with them.
 NS3_DEFINES = ("NS3_LOG_ENABLE", "NS3_ASSERT_ENABLE", "NS3_BUILD_PROFILE_RELEASE")
 CXX_FLAGS = ("-std=c++20", "-O2", "-fPIC", "-Wall", "-Wno-unused-variable")

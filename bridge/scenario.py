@@ -159,6 +159,7 @@ class QkdScenario:
         b = cfg.buffer
         net.SetBufferConfig(b.capacity_bits, b.minimum_bits, b.threshold_bits, b.initial_bits)
         net.SetClassicalChannel(cfg.classical.data_rate, cfg.classical.queue_packets)
+        net.SetRouting(cfg.classical.routing)
         pp = cfg.post_processing
         net.SetPostProcessing(
             pp.enabled, pp.ec_efficiency, pp.ec_rounds, pp.auth_tag_bits, pp.timeout_s

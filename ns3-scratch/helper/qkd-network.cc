@@ -9,6 +9,7 @@
 #include "ns3/ipv4-global-routing-helper.h"
 #include "ns3/ipv4-interface-container.h"
 #include "ns3/ipv4.h"
+#include "ns3/nix-vector-helper.h"
 #include "ns3/object-factory.h"
 #include "ns3/point-to-point-helper.h"
 #include "ns3/queue-size.h"
@@ -237,6 +238,18 @@ QkdNetwork::SetClassicalChannel(const std::string& dataRate, uint32_t queuePacke
 }
 
 void
+QkdNetwork::SetRouting(const std::string& kind)
+{
+    RequireNotBuilt("SetRouting");
+    if (kind != "global" && kind != "nix-vector")
+    {
+        throw std::invalid_argument(
+            "QkdNetwork: routing must be \"global\" or \"nix-vector\", not \"" + kind + "\"");
+    }
+    m_classical.nixVectorRouting = kind == "nix-vector";
+}
+
+void
 QkdNetwork::SetClassicalMtu(uint32_t mtuBytes)
 {
     RequireNotBuilt("SetClassicalMtu");
@@ -387,6 +400,11 @@ QkdNetwork::Build(uint64_t seed)
     const auto n = static_cast<uint32_t>(m_trusted.size());
     m_nodes.Create(n);
     InternetStackHelper internet;
+    Ipv4NixVectorHelper nixRouting;
+    if (m_classical.nixVectorRouting)
+    {
+        internet.SetRoutingHelper(nixRouting);
+    }
     internet.Install(m_nodes);
     internet.AssignStreams(m_nodes, INTERNET_STREAM_BASE);
 
@@ -411,7 +429,10 @@ QkdNetwork::Build(uint64_t seed)
     m_controlReceived.assign(n, 0);
 
     BuildLinks();
-    Ipv4GlobalRoutingHelper::PopulateRoutingTables();
+    if (!m_classical.nixVectorRouting)
+    {
+        Ipv4GlobalRoutingHelper::PopulateRoutingTables();
+    }
     BuildDemands();
     m_built = true;
     for (uint32_t i = 0; i < n; ++i)

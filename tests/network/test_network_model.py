@@ -385,3 +385,36 @@ def test_candidate_routes_offer_a_detour_around_a_hub():
         sum(plan.link_between(a, b).length_km for a, b in itertools.pairwise(r)) for r in routes
     ]
     assert lengths == sorted(lengths)
+
+
+def test_nix_vector_routing_carries_the_same_traffic_as_global_routing(tmp_path):
+    """Nix-vector routing (for large networks: no global routing tables at build) finds the
+    same fewest-hop routes here, so post-processing, relay and consensus give the same counters."""
+    from bridge.scenario_config import ScenarioError
+
+    topology = three_path_topology(tmp_path / "paths.yaml")
+
+    def run(routing: str):
+        config = scenario(
+            topology,
+            classical={"routing": routing},
+            demands=[
+                {
+                    "src": "S",
+                    "dst": "D",
+                    "rate_bps": 10_000,
+                    "routing": {"paths": 3, "threshold": 2},
+                }
+            ],
+            byzantine={"nodes": ["X1"], "behaviour": {"onset_s": 0.5, "tamper": 1.0}},
+            control={"mode": "abft"},
+        )
+        return run_steps(config, 10, control=True)[0][-1]
+
+    global_, nix = run("global"), run("nix-vector")
+    assert nix.node("control_received").sum() > 0 and nix.demand("served")[0] > 0
+    for table in ("link_columns", "demand_columns", "node_columns"):
+        for name, column in getattr(global_, table).items():
+            np.testing.assert_array_equal(getattr(nix, table)[name], column, err_msg=name)
+    with pytest.raises(ScenarioError, match="classical.routing"):
+        scenario(topology, classical={"routing": "ospf"})
