@@ -215,8 +215,9 @@ class ControlPlane:
         return changed
 
     # tables -----------------------------------------------------------------------------
-    def node_table(self, decision: StepDecision | None = None) -> pd.DataFrame:
-        d = self.last if decision is None else decision
+    def node_table(self, decision: StepDecision | None) -> pd.DataFrame:
+        """Per node for `decision` (None: no decision yet, every node at weight 1)."""
+        d = decision
         n = len(self.members)
         frame = pd.DataFrame({"node": self.members})
         frame["weight"] = d.weights if d is not None else np.ones(n)
@@ -224,8 +225,9 @@ class ControlPlane:
         frame["error"] = d.errors if d is not None else np.zeros(n)
         return frame.set_index("node")
 
-    def link_table(self, decision: StepDecision | None = None) -> pd.DataFrame:
-        d = self.last if decision is None else decision
+    def link_table(self, decision: StepDecision | None) -> pd.DataFrame:
+        """Per link for `decision` (None: no decision yet, every link trusted)."""
+        d = decision
         n_links = len(self.plan.links)
         frame = pd.DataFrame({"link": range(n_links)})
         frame["trusted"] = d.trusted.astype(bool) if d is not None else np.ones(n_links, bool)
