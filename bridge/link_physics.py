@@ -89,6 +89,11 @@ class LinkPhysics:
         self.fixed_mu = np.array([np.nan if h.mu is None else h.mu for h in hw], dtype=np.float64)
         self.arm_a_km = np.array([link.arm_a_km for link in links])
         self.arm_b_km = np.array([link.arm_b_km for link in links])
+        length = self.arm_a_km + self.arm_b_km
+        # drift is shared between a relay link's arms in proportion to their lengths
+        self._arm_a_share = np.divide(
+            self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0
+        )
         self.mu = np.full(n, np.nan)
         self._cache: tuple[tuple, LinkPoints] | None = None
         self._drift = _OuGroups(
@@ -117,8 +122,7 @@ class LinkPhysics:
     def _update_losses(self) -> None:
         """Recompute the losses from the channel processes; they change only in `advance`, and
         the step reads them several times (cache key, operating points, records)."""
-        length = self.arm_a_km + self.arm_b_km
-        share_a = np.divide(self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0)
+        share_a = self._arm_a_share
         drift = self._drift.offset
         base_a = self.attenuation_db_per_km * self.arm_a_km + drift * share_a
         base_b = self.attenuation_db_per_km * self.arm_b_km + drift * (1.0 - share_a)
