@@ -209,12 +209,19 @@ def _typed(where: str, element: str, name: str, value: Any, kind: type) -> Any:
     raise TopologyError(f"{where}: {element}: {name} {value!r} is not text")
 
 
+def _known_attributes(
+    where: str, element: str, attrs: dict[str, Any], schema: dict[str, type]
+) -> dict[str, Any]:
+    """The attributes `schema` knows, typed by it (unknown and empty ones are dropped)."""
+    return {
+        name: _typed(where, element, name, value, schema[name])
+        for name, value in attrs.items()
+        if value is not None and name in schema
+    }
+
+
 def _node_attributes(where: str, node: RawNode) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name, value in node.attrs.items():
-        if value is None or name not in NODE_ATTRIBUTES:
-            continue
-        data[name] = _typed(where, node.element, name, value, NODE_ATTRIBUTES[name])
+    data = _known_attributes(where, node.element, node.attrs, NODE_ATTRIBUTES)
     data["source_id"] = data.get("source_id", node.source_id)
     label = data.get("label", "").strip()
     data["label"] = label or node.source_id
@@ -260,11 +267,7 @@ def _unique_labels(where: str, node_data: list[dict[str, Any]]) -> None:
 
 
 def _edge_attributes(where: str, edge: RawEdge) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name, value in edge.attrs.items():
-        if value is None or name not in EDGE_ATTRIBUTES:
-            continue
-        data[name] = _typed(where, edge.element, name, value, EDGE_ATTRIBUTES[name])
+    data = _known_attributes(where, edge.element, edge.attrs, EDGE_ATTRIBUTES)
     if "length_km" in data:
         length = data["length_km"]
         if length < 0:
