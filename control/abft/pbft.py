@@ -229,6 +229,11 @@ class Replica:
         """Sign and send an application message to every node, this one included."""
         self._broadcast(AppMessage(payload))
 
+    def send_app(self, dst: int, env: Signed) -> None:
+        """Pass an already signed application message (e.g. another node's report) to dst."""
+        if self._alive() and dst != self.id:
+            self._put(dst, env, 0.0)
+
     def set_app_timer(self, delay_s: float, token: Hashable) -> int:
         return self.transport.set_timer(self.id, delay_s, ("app", token))
 
