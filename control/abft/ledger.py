@@ -29,11 +29,14 @@ Per step, with trust weights w (integers in units of 2^-16, so sums are exact ev
 * consensus weights move towards the trust weights as far as quorum safety allows
   (quorum.clamp_update, worst offenders first, reason logged).
 
-Censorship: a report a replica held long enough before a batch for the primary to have it, but
-which the committed batch left out, is "owed": the replica forwards it to the primary, and refuses
-to prepare any later batch that does not carry it (as a late report). A primary that censors is
-therefore replaced by a view change within one step, while a Byzantine reporter that withholds its
-report from the primary only gets it included one step late (it cannot force view changes).
+Censorship: reports go to the primary (the linear normal case, pbft.py). A report a replica held
+before a batch reached it, but which the committed batch left out, is "owed": the replica forwards
+it to the primary and refuses to prepare any later batch that does not carry it (as a late
+report) once `censorship_grace_s` (>= 2 message delays) passed since that forward. A node whose
+own report was left out shares it with every node (a complaint), so all honest nodes hold it and
+refuse. A primary that censors is therefore replaced by a view change within one step, while a
+Byzantine reporter that withholds its report from the primary only gets it included one step
+late: an honest primary always has the forwarded copy in time, so it cannot force view changes.
 """
 
 from __future__ import annotations
@@ -241,7 +244,7 @@ class TrustLedger:
         """This node's report for `step` (None: it sends none) is signed and broadcast."""
         self._started.add(step)
         if own_report is not None and self.replica is not None:
-            self.replica.broadcast_app(report_message(own_report.encode()))
+            self.replica.submit_app(report_message(own_report.encode()))
         if self.replica is not None:
             self._forward_owed()
             self.replica.poke()
@@ -296,9 +299,21 @@ class TrustLedger:
             or step < self.next_step - LATE_WINDOW_STEPS
         ):
             return
-        primary = self.replica.primary() if self.replica is not None else 0
-        # Held only after the batch: no censorship claim (since = +inf), but it may be carried.
-        self._owed[key] = _Owed(env, float("inf"), primary)
+        # A complaint (its author's own report, left out and shared with everyone), or a report
+        # forwarded to us as primary: owed from now on; the primary has it `grace` from now.
+        self._owed[key] = _Owed(env, -1.0, -1)
+        self._forward_owed()
+
+    def on_view_installed(self, view: int) -> None:
+        """A new primary knows only what was sent to it: re-send our pending reports to it."""
+        if self.replica is None:
+            return
+        primary = self.replica.primary()
+        for step, box in self._collecting.items():
+            own = box.reports.get(self.node_id)
+            if step >= self.next_step and own is not None and primary != self.node_id:
+                self.replica.send_app(primary, own)
+        self._forward_owed()
 
     def _forward_owed(self) -> None:
         """Send owed reports to the current primary (again, after a view change)."""
@@ -451,6 +466,8 @@ class TrustLedger:
                 continue
             in_time = box.received_s[node] <= seen_at
             self._owed[(step, node)] = _Owed(env, float("inf") if not in_time else -1.0, -1)
+            if node == self.node_id:
+                self.replica.share_app(env)  # complain: now every node holds it and claims it
         self._forward_owed()
 
     def _decide(

@@ -170,8 +170,10 @@ def test_byzantine_primary_costs_a_view_change_not_a_decision(strategy):
 def test_statistics_are_in_simulated_time_and_bytes():
     n, links = 4, ring(4)
     d = run(AbftCoordinator(AbftConfig(n_nodes=n, link_endpoints=links)), n, links, 1)[0]
-    # reports n(n-1), pre-prepare n-1, prepares (n-1)(n-1), commits n(n-1), checkpoints n(n-1)
-    assert d.stats.messages == 3 * n * (n - 1) + (n - 1) + (n - 1) ** 2
+    # Linear normal case, all through the primary: reports, pre-prepare, prepares, the prepare
+    # certificate, commits, the commit certificate, checkpoints - n - 1 messages each (the
+    # checkpoint certificate leaves after the decision). All-to-all PBFT would send ~4 n^2.
+    assert d.stats.messages == 7 * (n - 1)
     assert d.stats.bytes > d.stats.messages * 100
     assert 0 < d.stats.first_decision_s <= d.stats.latency_s < 0.05
 
