@@ -1,19 +1,21 @@
-"""Wall time per simulated second of the QKD network model, 6 -> 50 -> 200 trusted nodes.
+"""Wall time per simulated second of the QKD network model, 6 -> 50 -> 100 -> 200 trusted nodes,
+with the "no ABFT" baseline and with the ABFT consensus (its messages ns-3 packets).
 
 One run measures, for each network size, a scenario that exercises everything per step: qchannel
 physics for every link, frames sampled in ns-3, post-processing over the classical network,
-key demands relayed hop by hop, and a Byzantine fraction of 0.1 (intercept-resend + tampering
+key demands relayed hop by hop, and a Byzantine fraction of 0.2 (intercept-resend + tampering
 from t = 0). Sizes: the built-in SECOQC network (6 nodes, 8 links) and Waxman graphs of 50 and
 200 nodes (mean degree 4, in a square of min(20 sqrt(n), 100) km so links stay within a QKD
 link's reach). Demands: n/5 random node pairs at 10 kbit/s each.
 
 Printed per size: build time (ns-3 objects and routing; the topology is read before), wall
-seconds per simulated second with the "no ABFT" baseline control plane and (up to
---abft-max-nodes, because PBFT's all-to-all rounds grow as n^2) with the ABFT coordinator whose
-messages are ns-3 packets, and the ratio of each to the smallest size measured in the same run.
-Peak RSS is reported once (it only grows).
+seconds per simulated second for each control plane, ABFT / baseline measured in the same run,
+the consensus messages and bytes per decision, and the fraction of steps whose decision every
+honest node reached inside the step. A fit of bytes per decision against n says how the traffic
+grows (the design target is <= n^2). `--time-budget-s` caps each measurement's wall time (fewer
+steps are then measured, and said). Peak RSS is reported once (it only grows).
 
-Run: .venv/bin/python benchmarks/bench_network.py [--sizes 6 16 50 200] [--sim-seconds 1.0]
+Run: .venv/bin/python benchmarks/bench_network.py [--sizes 6 50 100 200] [--sim-seconds 1.0]
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def scenario_for(
             "classical": {"routing": routing},
             "demands": demands,
             "byzantine": {
-                "fraction": 0.1,
+                "fraction": 0.2,
                 "behaviour": {"intercept_resend": 0.3, "tamper": 0.2},
             },
             "control": {"mode": mode},
@@ -62,7 +64,13 @@ def scenario_for(
 
 
 def measure(
-    n: int, mode: str, sim_seconds: float, step_s: float, seed: int, routing: str
+    n: int,
+    mode: str,
+    sim_seconds: float,
+    step_s: float,
+    seed: int,
+    routing: str,
+    budget_s: float,
 ) -> dict[str, float]:
     from bridge.ns3_runtime import load_ns
     from bridge.scenario import QkdScenario, load_plan
@@ -72,35 +80,55 @@ def measure(
     config = scenario_for(n, mode, step_s, seed, routing)
     plan = load_plan(config)
     started = time.perf_counter()
+    messages, sent_bytes, in_time = [], [], []
     with QkdScenario(config, plan=plan) as sim:
-        sim.attach_control(ControlPlane(config, plan, sim))
+        plane = ControlPlane(config, plan, sim)
+        sim.attach_control(plane)
         built = time.perf_counter() - started
         sim.step()  # the first step optimises every link's intensity once; not steady state
+        sim.step()  # the first consensus (nothing to agree on before the first reports)
         steps = max(1, round(sim_seconds / step_s))
         started = time.perf_counter()
+        done = 0
         for _ in tqdm(range(steps), desc=f"{n} nodes, {mode}", leave=False):
             result = sim.step()
+            done += 1
+            stats = plane.stats()
+            if stats:
+                messages.append(stats["messages"])
+                sent_bytes.append(stats["bytes"])
+                latency = plane.last.stats.latency_s if plane.last is not None else None
+                in_time.append(bool(stats["decided"]) and latency is not None and latency < step_s)
+            if time.perf_counter() - started > budget_s:
+                break
         wall = time.perf_counter() - started
     return {
         "links": len(plan.links),
         "demands": len(plan.demands),
         "build_s": built,
-        "wall_per_sim_s": wall / (steps * step_s),
+        "steps": done,
+        "wall_per_sim_s": wall / (done * step_s),
         "delivered_bits": float(result.demand("delivered_bits").sum()),
+        "messages": float(np.mean(messages)) if messages else 0.0,
+        "bytes": float(np.mean(sent_bytes)) if sent_bytes else 0.0,
+        "in_time": float(np.mean(in_time)) if in_time else float("nan"),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[6, 16, 50, 200])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[6, 50, 100, 200])
     parser.add_argument("--sim-seconds", type=float, default=1.0)
     parser.add_argument("--step-s", type=float, default=0.1)
-    parser.add_argument("--abft-max-nodes", type=int, default=16)
+    parser.add_argument("--abft-max-nodes", type=int, default=200)
+    parser.add_argument(
+        "--time-budget-s", type=float, default=120.0, help="wall-time cap per measurement"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--routing",
         choices=("global", "nix-vector"),
-        default="global",
+        default="nix-vector",
         help="IP routing of the classical network (nix-vector builds large networks faster)",
     )
     args = parser.parse_args()
@@ -109,29 +137,45 @@ def main() -> None:
     for n in args.sizes:
         modes = ["baseline"] + (["abft"] if n <= args.abft_max_nodes else [])
         for mode in modes:
-            row = measure(n, mode, args.sim_seconds, args.step_s, args.seed, args.routing)
+            row = measure(
+                n,
+                mode,
+                args.sim_seconds,
+                args.step_s,
+                args.seed,
+                args.routing,
+                args.time_budget_s,
+            )
             rows.append({"nodes": n, "control": mode, **row})
-    reference = {
-        mode: next((r["wall_per_sim_s"] for r in rows if r["control"] == mode), None)
-        for mode in ("baseline", "abft")
-    }
-    print(f"classical routing: {args.routing}")
+    print(f"classical routing: {args.routing}; Byzantine fraction 0.2; step {args.step_s} s")
     print(
-        f"{'nodes':>5} {'links':>5} {'demands':>7} {'control':>8} {'build s':>8} "
-        f"{'wall s / sim s':>14} {'x first size':>12} {'delivered bits':>14}"
+        f"{'nodes':>5} {'links':>5} {'control':>8} {'steps':>5} {'build s':>8} "
+        f"{'wall s/sim s':>12} {'abft/base':>9} {'msgs/dec':>8} {'bytes/dec':>10} "
+        f"{'in time':>7} {'delivered bits':>14}"
     )
+    base = {r["nodes"]: r["wall_per_sim_s"] for r in rows if r["control"] == "baseline"}
     for r in rows:
-        ratio = r["wall_per_sim_s"] / reference[r["control"]]
+        ratio = r["wall_per_sim_s"] / base[r["nodes"]] if r["nodes"] in base else float("nan")
         print(
-            f"{r['nodes']:>5} {r['links']:>5} {r['demands']:>7} {r['control']:>8} "
-            f"{r['build_s']:>8.2f} {r['wall_per_sim_s']:>14.3f} {ratio:>12.1f} "
+            f"{r['nodes']:>5} {r['links']:>5} {r['control']:>8} {r['steps']:>5} "
+            f"{r['build_s']:>8.2f} {r['wall_per_sim_s']:>12.3f} {ratio:>9.2f} "
+            f"{r['messages']:>8.0f} {r['bytes']:>10.0f} {r['in_time']:>7.2f} "
             f"{r['delivered_bits']:>14.0f}"
         )
-    sizes = np.array([r["nodes"] for r in rows if r["control"] == "baseline"], dtype=float)
-    costs = np.array([r["wall_per_sim_s"] for r in rows if r["control"] == "baseline"])
-    if len(sizes) > 1:
-        slope = np.polyfit(np.log(sizes), np.log(costs), 1)[0]
-        print(f"baseline cost grows as nodes^{slope:.2f} over these sizes")
+    for mode in ("baseline", "abft"):
+        sizes = np.array([r["nodes"] for r in rows if r["control"] == mode], dtype=float)
+        costs = np.array([r["wall_per_sim_s"] for r in rows if r["control"] == mode])
+        if len(sizes) > 1:
+            slope = np.polyfit(np.log(sizes), np.log(costs), 1)[0]
+            print(f"{mode} wall time grows as nodes^{slope:.2f} over these sizes")
+    abft = [r for r in rows if r["control"] == "abft" and r["bytes"] > 0]
+    if len(abft) > 1:
+        x = np.log([r["nodes"] for r in abft])
+        slope_b = np.polyfit(x, np.log([r["bytes"] for r in abft]), 1)[0]
+        slope_m = np.polyfit(x, np.log([r["messages"] for r in abft]), 1)[0]
+        print(
+            f"ABFT bytes per decision grow as nodes^{slope_b:.2f}, messages as nodes^{slope_m:.2f}"
+        )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mib:.0f} MiB")
 

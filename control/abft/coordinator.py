@@ -47,6 +47,7 @@ from control.abft.ledger import (
     LedgerParams,
     MeasuredInputs,
     QuantitySpec,
+    SharedWork,
     StepInputsStore,
     StepOutcome,
     TrustLedger,
@@ -251,11 +252,14 @@ class AbftCoordinator:
             progress_timeout_s=config.progress_timeout_s,
             view_change_timeout_s=config.view_change_timeout_s,
         )
+        shared = SharedWork()  # pure work shared among the simulated nodes (ledger.py)
         self.ledgers: list[TrustLedger] = []
         self.replicas: list[Replica] = []
         self._decided_at: dict[int, dict[int, float]] = {}
         for i in range(n):
-            ledger = TrustLedger(i, ledger_params, weights, verifier, self.inputs, self._record)
+            ledger = TrustLedger(
+                i, ledger_params, weights, verifier, self.inputs, self._record, shared
+            )
             replica = Replica(
                 i, n, f, signers[i], verifier, self.transport, ledger, pbft, self.byzantine.get(i)
             )

@@ -197,6 +197,28 @@ class _Owed:
 LATE_WINDOW_STEPS = 16  # owed reports older than this are dropped (bounded memory)
 
 
+@dataclass
+class SharedWork:
+    """Results of pure functions that every node of one coordinator would compute alike.
+
+    All simulated nodes run in one process. Parsing a signed report, decoding a batch and
+    executing a batch from an identical ledger state are pure functions of their inputs (bytes,
+    the coordinator's parameters, the state), so one node's result serves the others: decisions
+    stay bit for bit what each node would compute, and n nodes cost about what one does. The
+    key of an execution includes the whole ledger state, so a node whose state differed (e.g.
+    after a state transfer) computes its own."""
+
+    parsed: dict[bytes, NodeReport | None] = field(default_factory=dict)
+    batches: dict[bytes, _Decoded | None] = field(default_factory=dict)
+    decisions: dict[tuple, tuple] = field(default_factory=dict)
+    limit: int = 4096
+
+    def bound(self) -> None:
+        for table in (self.parsed, self.batches, self.decisions):
+            if len(table) > self.limit:
+                table.clear()
+
+
 class TrustLedger:
     """PBFT application of one node: collects reports, proposes batches, executes them."""
 
@@ -208,8 +230,10 @@ class TrustLedger:
         verifier: Verifier,
         inputs: StepInputsStore,
         on_outcome: Callable[[int, StepOutcome, float], None] | None = None,
+        shared: SharedWork | None = None,
     ) -> None:
         self.node_id = node_id
+        self.shared = shared if shared is not None else SharedWork()
         self.params = params
         self.verifier = verifier
         self.inputs = inputs
@@ -227,8 +251,8 @@ class TrustLedger:
         self._wait_timer_for: set[int] = set()
         self._owed: dict[tuple[int, int], _Owed] = {}
         self._validated_at: dict[bytes, float] = {}
-        self._parsed: dict[bytes, NodeReport | None] = {}  # by signature: parse each report once
-        self._batches: dict[bytes, _Decoded | None] = {}  # by value digest
+        self._parsed = self.shared.parsed  # by signature: parse each report once
+        self._batches = self.shared.batches  # by value digest
         adjacency = np.zeros((params.n_nodes, params.n_links), dtype=bool)
         for k, (a, b) in enumerate(params.link_endpoints):
             adjacency[a, k] = adjacency[b, k] = True
@@ -252,8 +276,7 @@ class TrustLedger:
     def _parse_report(self, env: Signed) -> NodeReport | None:
         if env.signature in self._parsed:
             return self._parsed[env.signature]
-        if len(self._parsed) > 8 * self.params.n_nodes:
-            self._parsed.clear()
+        self.shared.bound()
         report = self._parse_report_uncached(env)
         self._parsed[env.signature] = report
         return report
@@ -369,8 +392,7 @@ class TrustLedger:
     def _decode_batch(self, value: bytes) -> _Decoded | None:
         key = digest(value)
         if key not in self._batches:
-            if len(self._batches) > 16:
-                self._batches.clear()
+            self.shared.bound()
             self._batches[key] = self._decode_batch_uncached(value)
         return self._batches[key]
 
@@ -434,7 +456,16 @@ class TrustLedger:
         if decoded is None or decoded.step < self.next_step:
             return
         step, reports = decoded.step, decoded.reports
-        outcome, self.trust, self.weights = self._decide(seq, step, reports, decoded.late)
+        key = (seq, digest(value), self.trust, self.weights, self.streaks.tobytes())
+        done = self.shared.decisions.get(key)
+        if done is None:
+            outcome, trust, weights = self._decide(seq, step, reports, decoded.late)
+            self.shared.decisions[key] = (outcome, trust, weights, self.streaks.copy())
+            self.shared.bound()
+        else:
+            outcome, trust, weights, streaks = done
+            self.streaks = streaks.copy()
+        self.trust, self.weights = trust, weights
         self.next_step = step + 1
         self.history[step] = outcome
         if len(self.history) > HISTORY_STEPS:

@@ -286,10 +286,24 @@ def encode_envelope(s: Signed) -> bytes:
     return w.getvalue()
 
 
+_DECODED: dict[bytes, Signed] = {}
+_DECODED_LIMIT = 4096
+
+
 def decode_envelope(payload: bytes) -> Signed:
-    """Parse the wire form; the body is decoded too, so a bad body fails here."""
+    """Parse the wire form; the body is decoded too, so a bad body fails here.
+
+    Memoised on the bytes: every simulated node runs in this one process, and a broadcast or a
+    forwarded certificate reaches n of them with the same bytes. Parsing is a pure function of
+    the bytes and `Signed` is immutable, so sharing the result changes nothing but the cost."""
+    hit = _DECODED.get(payload)
+    if hit is not None:
+        return hit
     r = Reader(payload, "envelope")
     s = _read_signed(r)
     r.done()
     _ = s.message
+    if len(_DECODED) >= _DECODED_LIMIT:
+        _DECODED.clear()
+    _DECODED[payload] = s
     return s

@@ -217,6 +217,8 @@ class Replica:
         self._vc_timer: int | None = None
         self._vc_attempts = 0
         self._vc_quorum_since_s: float | None = None
+        self._last_put: tuple[Signed | None, bytes] = (None, b"")
+        self._deferred_checks: set[tuple[int, int]] | None = None
         transport.register(node_id, self)
 
     # public helpers -------------------------------------------------------------------------------
@@ -320,7 +322,9 @@ class Replica:
     def _put(self, dst: int, env: Signed, delay_s: float) -> None:
         name = type(env.message).__name__
         self.stats.sent_by_type[name] = self.stats.sent_by_type.get(name, 0) + 1
-        payload = encode_envelope(env)
+        if self._last_put[0] is not env:  # a broadcast encodes once, not once per destination
+            self._last_put = (env, encode_envelope(env))
+        payload = self._last_put[1]
         if delay_s > 0:
             self.transport.set_timer(self.id, delay_s, ("send", dst, payload))
         else:
@@ -384,12 +388,18 @@ class Replica:
                 self._on_state_reply(m)
             case Forward() if not forwarded:
                 genuine = []
-                for inner in m.messages:
-                    if inner.valid(self.verifier):
-                        genuine.append(inner)
-                        self._handle(inner, forwarded=True)
-                    else:
-                        self.stats.bad_signatures += 1
+                self._deferred_checks = set()  # a bundle's votes are counted once, at its end
+                try:
+                    for inner in m.messages:
+                        if inner.valid(self.verifier):
+                            genuine.append(inner)
+                            self._handle(inner, forwarded=True)
+                        else:
+                            self.stats.bad_signatures += 1
+                finally:
+                    pending, self._deferred_checks = self._deferred_checks, None
+                for view, seq in sorted(pending):
+                    self._check_slot(view, seq)
                 self._adopt_commit_certificates(genuine)
             case AppMessage() if not forwarded:
                 self.app.on_app_message(env)
@@ -447,7 +457,7 @@ class Replica:
         elif gate == "now":
             votes = self._slot(m.view, m.seq).prepares.setdefault(m.digest, {})
             votes.setdefault(env.sender, env)
-            self._check_slot(m.view, m.seq)
+            self._check_slot_soon(m.view, m.seq)
 
     def _on_commit(self, env: Signed, m: Commit) -> None:
         gate = self._normal_case_gate(m.view, m.seq)
@@ -456,7 +466,13 @@ class Replica:
         elif gate == "now":
             votes = self._slot(m.view, m.seq).commits.setdefault(m.digest, {})
             votes.setdefault(env.sender, env)
-            self._check_slot(m.view, m.seq)
+            self._check_slot_soon(m.view, m.seq)
+
+    def _check_slot_soon(self, view: int, seq: int) -> None:
+        if self._deferred_checks is not None:
+            self._deferred_checks.add((view, seq))
+        else:
+            self._check_slot(view, seq)
 
     def _check_slot(self, view: int, seq: int) -> None:
         slot = self._slots.get((view, seq))
@@ -475,8 +491,8 @@ class Replica:
             self._vote(Commit(view, seq, pp.digest), view)
         if slot.prepared and not slot.committed and cfg.is_quorum(slot.commits.get(pp.digest, {})):
             slot.committed = True
-            if collector:
-                self._collect([slot.preprepare, *slot.commits.get(pp.digest, {}).values()])
+            if collector:  # (no pre-prepare: a node that missed it asks with STATUS)
+                self._collect(list(slot.commits.get(pp.digest, {}).values()))
             if seq > self.last_executed:
                 self._committed_values[seq] = pp.value
             self._try_execute()
