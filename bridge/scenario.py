@@ -13,7 +13,7 @@ Actions (intensity, protocol, routes) change the inputs of the next step.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,34 @@ from bridge.ns3_runtime import load_ns
 from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario
 from bridge.scenario_plan import ScenarioPlan, plan_scenario
 
-if TYPE_CHECKING:  # pragma: no cover
-    from control.plane import ControlOutcome, ControlPlane
+
+class ControlOutcome(Protocol):
+    """What a control plane decided in a step, as the step's result shows it."""
+
+    rerouted: int
+
+    @property
+    def nodes(self) -> pd.DataFrame: ...
+
+    @property
+    def links(self) -> pd.DataFrame: ...
+
+
+class StepControl(Protocol):
+    """A control plane that runs inside every step (e.g. control.plane.ControlPlane).
+
+    Why a protocol: the scenario layer must not know the control layer (the runner or the env
+    composes the two); it only needs these three calls, in this order, each step."""
+
+    def begin(self, result: StepResult) -> None:
+        """Start agreeing on the previous step's result."""
+
+    def run_consensus(self, until_ns: int) -> None:
+        """Let the agreement run in simulated time until `until_ns` (integer ns) at most."""
+
+    def finish(self, scenario: QkdScenario) -> ControlOutcome:
+        """Collect the decision and apply it to the scenario (e.g. reroute demands)."""
+
 
 PROTOCOL_CODES = {"bb84-decoy": 0, "mdi": 1}
 
@@ -139,10 +165,10 @@ class QkdScenario:
             self.set_demand_routes(demand.index, routes, demand.threshold, demand.authenticate)
         self._previous = self.runtime.outputs.copy()
         self._byzantine_links = self._links_with_byzantine_ends()
-        self.control: ControlPlane | None = None
+        self.control: StepControl | None = None
         self._last_result: StepResult | None = None
 
-    def attach_control(self, plane: ControlPlane) -> None:
+    def attach_control(self, plane: StepControl) -> None:
         """Run `plane` (ABFT or baseline) inside every step from now on."""
         self.control = plane
 
