@@ -208,10 +208,10 @@ class ControlPlane:
                 routes = node_disjoint_routes(sub, demand.src, demand.dst, demand.paths)
             else:
                 routes = k_shortest_routes(sub, demand.src, demand.dst, 1)
-            threshold = min(demand.threshold, len(routes))
+            # The demand keeps its own t: fewer routes than t are refused and recorded by the
+            # scenario (routes_short, reroutes_refused), never served with a lower t.
             if routes != scenario.demand_routes(demand.index):
-                scenario.set_demand_routes(demand.index, routes, threshold)
-                changed += 1
+                changed += scenario.set_demand_routes(demand.index, routes)
         return changed
 
     # tables -----------------------------------------------------------------------------

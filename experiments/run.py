@@ -19,6 +19,7 @@ import pandas as pd
 from bridge.metrics import MetricsRecorder, read_run
 from bridge.scenario import QkdScenario, StepResult
 from bridge.scenario_config import ScenarioConfig
+from bridge.scenario_plan import ScenarioPlan
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,29 @@ def demand_report(tables: dict[str, pd.DataFrame], onset_s: float) -> pd.DataFra
         onset_s,
         ("delivered_bps_before", "delivered_bps_after"),
     )
+
+
+def sharing_report(tables: dict[str, pd.DataFrame], plan: ScenarioPlan) -> pd.DataFrame:
+    """Per demand: its (t, n) sharing, how it fell short of the scenario, and tag-key refusals.
+
+    `paths_wanted` is what the scenario asked for (3 by default, 1 between neighbours); a plan
+    with fewer paths had to fall back to what the graph allows. `steps_routes_short` counts
+    steps in which the control plane found fewer node-disjoint routes than planned,
+    `reroutes_refused` the reroutes refused for having fewer than t routes (t is never lowered).
+    """
+    rows = pd.DataFrame(
+        {
+            "threshold": [d.threshold for d in plan.demands],
+            "paths": [d.paths for d in plan.demands],
+            "paths_wanted": [d.paths_wanted for d in plan.demands],
+        },
+        index=pd.Index([d.index for d in plan.demands], name="demand"),
+    )
+    demands = tables.get("demands", pd.DataFrame())
+    if demands.empty:
+        return rows
+    last = demands[demands.step == demands.step.max()].set_index("demand")
+    rows["steps_routes_short"] = (demands.routes_short > 0).groupby(demands.demand).sum()
+    rows["reroutes_refused"] = last.reroutes_refused
+    rows["auth_exhausted"] = last.auth_exhausted
+    return rows
