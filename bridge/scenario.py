@@ -221,12 +221,12 @@ class QkdScenario:
     ) -> bool:
         """Send demand `demand` over `routes` ((t, n) shares when n > 1) from the next request.
 
-        `threshold` None keeps the demand's own t (planned from its scenario): with fewer
-        routes than t the routes are refused - the current ones stay, the refusal is counted
-        (`reroutes_refused`) and the shortfall shows as `routes_short` - because lowering t to
-        fit would let fewer relays rebuild the key. Returns whether the routes were applied.
-        An explicit t = 1 over several routes needs the demand's
-        `allow_single_share_reconstruction`.
+        `threshold` None means the demand's own t (planned from its scenario). With fewer
+        routes than t, the demand's `when_short` decides: "fewer_shares" needs every share of
+        the routes given (t = their number), "refuse" keeps the current routes and t. Both are
+        recorded per step (`routes_short`, `threshold_lowered`, `reroutes_refused`), so t never
+        falls silently. Returns whether the routes were applied. An explicit t = 1 over several
+        routes needs the demand's `allow_single_share_reconstruction`.
         """
         spec = self.plan.demands[demand]
         routes = tuple(tuple(int(n) for n in r) for r in routes)
@@ -234,8 +234,10 @@ class QkdScenario:
         if threshold is None:
             threshold = spec.threshold
             if len(routes) < threshold:
-                self._reroutes_refused[demand] += 1
-                return False
+                if spec.when_short == "refuse":
+                    self._reroutes_refused[demand] += 1
+                    return False
+                threshold = len(routes)
         try:
             check_threshold(int(threshold), len(routes), allow_single_share=spec.allow_single_share)
         except SharingError as exc:
@@ -342,8 +344,13 @@ class QkdScenario:
         demands["delivered_bps"] = delta[:, field("delivered_bits")] / dt
         demands["requested_bps"] = delta[:, field("requested_bits")] / dt
         # Sharing as planned vs now: n the scenario configured, how many routes the last
-        # reroute found short of it, and reroutes refused for having fewer routes than t.
-        demands["paths_configured"] = np.array([d.paths for d in self.plan.demands], np.int64)
+        # reroute found short of it, how far t is below the planned t, and reroutes refused
+        # for having fewer routes than t.
+        planned = self.plan.demands
+        demands["paths_configured"] = np.array([d.paths for d in planned], np.int64)
+        demands["threshold_lowered"] = (
+            np.array([d.threshold for d in planned], np.int64) - self._thresholds
+        )
         demands["routes_short"] = np.maximum(demands["paths_configured"] - self._offered_routes, 0)
         demands["reroutes_refused"] = self._reroutes_refused.copy()
 

@@ -132,6 +132,12 @@ class RoutingConfig(_Strict):
     (2, 2), with 1 route hop by hop (the plan records the fallback). Neighbours use their link's
     key directly. A configured `paths` is a requirement. Threshold 1 over several routes lets any
     one relay rebuild the key and is refused unless `allow_single_share_reconstruction` is true.
+
+    `when_short`: what a reroute does when the control plane finds fewer trusted node-disjoint
+    routes than t. "fewer_shares" (default) serves the demand over the routes that remain with
+    every share needed (t = their number; one route = hop by hop through trusted nodes), so an
+    excluded relay does not stop the demand; "refuse" keeps t and the current routes. Either
+    way it is recorded per step (`routes_short`, `threshold_lowered`, `reroutes_refused`).
     """
 
     paths: int | None = Field(
@@ -139,6 +145,7 @@ class RoutingConfig(_Strict):
     )
     threshold: int | None = Field(None, ge=1, description="default: max(2, paths - 1)")
     allow_single_share_reconstruction: bool = False
+    when_short: Literal["fewer_shares", "refuse"] = "fewer_shares"
     authenticate: bool = True
 
     @model_validator(mode="after")

@@ -69,6 +69,7 @@ class PlannedDemand:
     disjoint_routes: tuple[tuple[int, ...], ...]  # node-disjoint set used for sharing (n routes)
     paths_wanted: int = 1  # what the scenario asked for (the default 3 if unset; 1: neighbours)
     allow_single_share: bool = False  # t = 1 over several routes was asked for by name
+    when_short: str = "fewer_shares"  # fewer trusted routes than t: "fewer_shares" or "refuse"
 
     @property
     def sharing_fallback(self) -> bool:
@@ -258,6 +259,7 @@ def _plan_demands(
                 disjoint_routes=disjoint[:paths],
                 paths_wanted=wanted,
                 allow_single_share=routing.allow_single_share_reconstruction,
+                when_short=routing.when_short,
             )
         )
     return tuple(demands)

@@ -208,8 +208,8 @@ class ControlPlane:
                 routes = node_disjoint_routes(sub, demand.src, demand.dst, demand.paths)
             else:
                 routes = k_shortest_routes(sub, demand.src, demand.dst, 1)
-            # The demand keeps its own t: fewer routes than t are refused and recorded by the
-            # scenario (routes_short, reroutes_refused), never served with a lower t.
+            # t is the demand's own: with fewer routes than t the scenario applies the demand's
+            # `when_short` and records it (routes_short, threshold_lowered, reroutes_refused).
             if routes != scenario.demand_routes(demand.index):
                 changed += scenario.set_demand_routes(demand.index, routes)
         return changed

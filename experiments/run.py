@@ -136,15 +136,16 @@ def sharing_report(tables: dict[str, pd.DataFrame], plan: ScenarioPlan) -> pd.Da
     """Per demand: its (t, n) sharing, how it fell short of the scenario, and tag-key refusals.
 
     `paths_wanted` is what the scenario asked for (3 by default, 1 between neighbours); a plan
-    with fewer paths had to fall back to what the graph allows. `steps_routes_short` counts
-    steps in which the control plane found fewer node-disjoint routes than planned,
-    `reroutes_refused` the reroutes refused for having fewer than t routes (t is never lowered).
+    with fewer paths had to fall back to what the graph allows. `short_steps` counts steps in
+    which the control plane found fewer trusted node-disjoint routes than planned,
+    `lowered_steps` steps served with fewer shares than t (`when_short: fewer_shares`),
+    `refused` reroutes refused for having fewer than t routes (`when_short: refuse`).
     """
     rows = pd.DataFrame(
         {
-            "threshold": [d.threshold for d in plan.demands],
-            "paths": [d.paths for d in plan.demands],
-            "paths_wanted": [d.paths_wanted for d in plan.demands],
+            "t": [d.threshold for d in plan.demands],
+            "n": [d.paths for d in plan.demands],
+            "n_wanted": [d.paths_wanted for d in plan.demands],
         },
         index=pd.Index([d.index for d in plan.demands], name="demand"),
     )
@@ -152,7 +153,9 @@ def sharing_report(tables: dict[str, pd.DataFrame], plan: ScenarioPlan) -> pd.Da
     if demands.empty:
         return rows
     last = demands[demands.step == demands.step.max()].set_index("demand")
-    rows["steps_routes_short"] = (demands.routes_short > 0).groupby(demands.demand).sum()
-    rows["reroutes_refused"] = last.reroutes_refused
-    rows["auth_exhausted"] = last.auth_exhausted
+    by_demand = demands.groupby("demand")
+    rows["short_steps"] = by_demand.routes_short.apply(lambda c: int((c > 0).sum()))
+    rows["lowered_steps"] = by_demand.threshold_lowered.apply(lambda c: int((c > 0).sum()))
+    rows["refused"] = last.reroutes_refused
+    rows["auth_exhausted"] = last.auth_exhausted.astype(int)
     return rows

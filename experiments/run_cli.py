@@ -89,6 +89,6 @@ def run(
     sharing = sharing_report(tables, plan)
     sharing.index = demand_labels(sharing.index)
     sharing.index.name = "demand"
-    console.print("key sharing per demand (t of n routes; short/refused: see routes_short):")
+    console.print("key sharing per demand (t of n node-disjoint routes; see sharing_report):")
     console.print(sharing.to_string())
     console.print(f"metrics: {out_dir}/ (links, demands, nodes, control_* as Parquet)")

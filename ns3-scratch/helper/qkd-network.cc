@@ -554,8 +554,8 @@ QkdNetwork::BuildDemands()
                       spec.rateBps,
                       Seconds(m_demandIntervalS));
         demand->AssignStreams(DEMAND_STREAM_BASE + i);
-        // End-to-end tag key the endpoints pre-share, as much as each link end's reserve.
-        demand->AddAuthenticationKey(m_bufferMinimumBits);
+        // End-to-end tag key the endpoints pre-share: as much as a link end's pre-shared key.
+        demand->AddAuthenticationKey(m_bufferInitialBits);
         m_demands.push_back(demand);
     }
     // Shares addressed to a node go to the demand named in their header.

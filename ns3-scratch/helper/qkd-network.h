@@ -137,7 +137,7 @@ class QkdNetwork
     void SetDemandRate(uint32_t index, double rateBps);
     /**
      * Add pre-shared end-to-end authentication key to demand `index`'s tag key store (each
-     * demand starts with the link buffers' minimum, the same authentication reserve).
+     * demand starts with as much as a link buffer's initial, pre-shared key).
      */
     void AddDemandAuthenticationKey(uint32_t index, uint64_t bits);
     /**

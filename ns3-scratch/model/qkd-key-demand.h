@@ -14,8 +14,8 @@
  *
  * Tag key is spent, not just counted. The end-to-end tags need key that only the two endpoints
  * share (hop keys would not do: a relay knows the keys of its own hops), so each relayed demand
- * holds an end-to-end authentication key store: pre-shared bits at the start (like the links'
- * authentication reserve), QkdMacKeyBits() taken per share tag that leaves the source, and refilled
+ * holds an end-to-end authentication key store: pre-shared bits at the start (as much as a
+ * link end's pre-shared key), QkdMacKeyBits() taken per share tag that leaves the source, and refilled
  * by key recycling - every relayed key carries extra bits (at least what its tags consume, up to
  * what tops the store back up to the pre-shared level, at most the key's own size) that go to the
  * store when the key is rebuilt correctly; the application gets exactly the bits it asked for.

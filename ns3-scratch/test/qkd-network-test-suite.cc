@@ -312,7 +312,7 @@ class QkdForgedCopyTestCase : public TestCase
                                     out.Demand(0, "served") * 2 * QkdMacKeyBits(),
                                     "served keys carry their tags' key back");
         NS_TEST_ASSERT_MSG_GT_OR_EQ(out.Demand(0, "auth_store_bits"),
-                                    10'000.0 - 4 * QkdMacKeyBits(),
+                                    100'000.0 - 4 * QkdMacKeyBits(),
                                     "the store stays near its pre-shared level");
         NS_TEST_ASSERT_MSG_EQ(out.Demand(0, "auth_exhausted"), 0.0, "never short of tag key");
 

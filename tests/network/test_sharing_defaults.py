@@ -4,8 +4,8 @@ What the defaults promise: a relayed demand is (2, 3) Shamir-shared over three n
 routes where the graph has them, so one relay that drops everything costs nothing (with XOR
 3-of-3 it costs every key); fewer routes fall back to what the graph allows and are recorded;
 t = 1 over several routes is refused unless asked for by name; a reroute with fewer routes than
-t is refused and recorded, never served with a lower t; tag key is taken from the demand's
-end-to-end store; a forged early copy of a share does not shadow the genuine one.
+t is recorded and follows the demand's `when_short`, never silently; tag key is taken from
+the demand's end-to-end store; a forged early copy of a share does not shadow the genuine one.
 """
 
 from __future__ import annotations
@@ -126,29 +126,37 @@ def test_a_forged_early_copy_followed_by_the_genuine_share_still_reconstructs(tm
     assert last.demand("corrupted")[0] == 0
 
 
-def test_a_reroute_with_fewer_routes_than_t_is_refused_and_recorded(tmp_path):
+def test_a_reroute_with_fewer_routes_than_t_is_recorded_and_follows_when_short(tmp_path):
     from bridge.scenario import QkdScenario
 
-    config = scenario(
-        three_path_topology(tmp_path / "paths.yaml"),
-        demands=[{"src": "S", "dst": "D", "rate_bps": 10_000}],
-    )
-    with QkdScenario(config) as sim:
+    topology = three_path_topology(tmp_path / "paths.yaml")
+    demand = {"src": "S", "dst": "D", "rate_bps": 10_000}
+    with QkdScenario(scenario(topology, demands=[demand])) as sim:  # when_short: fewer_shares
         planned = sim.demand_routes(0)
         first = sim.step()
         assert first.demand("routes_short")[0] == 0 and first.demand("threshold")[0] == 2
+        assert first.demand("threshold_lowered")[0] == 0
+        assert sim.set_demand_routes(0, planned[:2]) is True  # 2 routes: (2, 2), t kept
+        short = sim.step()
+        assert short.demand("routes")[0] == 2 and short.demand("threshold")[0] == 2
+        assert short.demand("routes_short")[0] == 1 and short.demand("threshold_lowered")[0] == 0
+        assert sim.set_demand_routes(0, planned[:1]) is True  # 1 route: hop by hop, recorded
+        single = sim.step()
+        assert single.demand("routes")[0] == 1 and single.demand("threshold")[0] == 1
+        assert single.demand("routes_short")[0] == 2
+        assert single.demand("threshold_lowered")[0] == 1
+        with pytest.raises(ValueError, match="allow_single_share_reconstruction"):
+            sim.set_demand_routes(0, planned, threshold=1)
+    refusing = demand | {"routing": {"when_short": "refuse"}}
+    with QkdScenario(scenario(topology, demands=[refusing])) as sim:
+        planned = sim.demand_routes(0)
         assert sim.set_demand_routes(0, planned[:1]) is False  # 1 route < t = 2: refused
         assert sim.demand_routes(0) == planned
         refused = sim.step()
         assert refused.demand("routes_short")[0] == 2
         assert refused.demand("reroutes_refused")[0] == 1
         assert refused.demand("routes")[0] == 3 and refused.demand("threshold")[0] == 2
-        assert sim.set_demand_routes(0, planned[:2]) is True  # 2 routes: (2, 2), t kept
-        short = sim.step()
-        assert short.demand("routes")[0] == 2 and short.demand("threshold")[0] == 2
-        assert short.demand("routes_short")[0] == 1
-        with pytest.raises(ValueError, match="allow_single_share_reconstruction"):
-            sim.set_demand_routes(0, planned, threshold=1)
+        assert refused.demand("threshold_lowered")[0] == 0
 
 
 def test_tag_key_is_taken_from_the_end_to_end_store_and_refused_when_short(tmp_path):
@@ -159,10 +167,12 @@ def test_tag_key_is_taken_from_the_end_to_end_store_and_refused_when_short(tmp_p
     tag_bits = 61  # QkdMacKeyBits(): the one-time mask of a Wegman-Carter tag
     assert last.demand("auth_key_bits")[0] == last.demand("shares_sent")[0] * tag_bits
     assert last.demand("auth_recycled_bits")[0] >= last.demand("served")[0] * 3 * tag_bits
-    assert last.demand("auth_store_bits")[0] >= 10_000 - 3 * tag_bits  # topped back up
+    # the store starts with as much as a link's pre-shared key (buffer.initial_bits, 100 000
+    # by default) and served keys top it back up
+    assert last.demand("auth_store_bits")[0] >= 100_000 - 3 * tag_bits
     assert last.demand("auth_exhausted")[0] == 0
     # 150 pre-shared bits cannot tag three shares (183 bits): every relayed request is refused
-    starved = {"minimum_bits": 150, "threshold_bits": 1_000_000}
+    starved = {"initial_bits": 150}
     results, _ = run_steps(scenario(topology, demands=[demand], buffer=starved), 5)
     last = results[-1]
     assert last.demand("auth_exhausted")[0] == last.demand("requests")[0] > 0
