@@ -225,8 +225,9 @@ class QkdScenario:
         routes than t, the demand's `when_short` decides: "fewer_shares" needs every share of
         the routes given (t = their number), "refuse" keeps the current routes and t. Both are
         recorded per step (`routes_short`, `threshold_lowered`, `reroutes_refused`), so t never
-        falls silently. Returns whether the routes were applied. An explicit t = 1 over several
-        routes needs the demand's `allow_single_share_reconstruction`.
+        falls silently; call it every step with the routes found, the same ones included, and
+        the record stays current. Returns whether the demand's routes or t changed. An explicit
+        t = 1 over several routes needs the demand's `allow_single_share_reconstruction`.
         """
         spec = self.plan.demands[demand]
         routes = tuple(tuple(int(n) for n in r) for r in routes)
@@ -238,6 +239,8 @@ class QkdScenario:
                     self._reroutes_refused[demand] += 1
                     return False
                 threshold = len(routes)
+        if routes == self._routes.get(demand) and threshold == self._thresholds[demand]:
+            return False  # already so
         try:
             check_threshold(int(threshold), len(routes), allow_single_share=spec.allow_single_share)
         except SharingError as exc:

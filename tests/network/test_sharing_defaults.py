@@ -157,6 +157,8 @@ def test_a_reroute_with_fewer_routes_than_t_is_recorded_and_follows_when_short(t
         assert refused.demand("reroutes_refused")[0] == 1
         assert refused.demand("routes")[0] == 3 and refused.demand("threshold")[0] == 2
         assert refused.demand("threshold_lowered")[0] == 0
+        assert sim.set_demand_routes(0, planned) is False  # the trusted graph is whole again
+        assert sim.step().demand("routes_short")[0] == 0
 
 
 def test_tag_key_is_taken_from_the_end_to_end_store_and_refused_when_short(tmp_path):
