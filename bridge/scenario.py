@@ -23,6 +23,8 @@ from bridge.network_runtime import NetworkRuntime
 from bridge.ns3_runtime import load_ns
 from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario
 from bridge.scenario_plan import ScenarioPlan, plan_scenario
+from control.abft.errors import SharingError
+from control.abft.sharing import check_threshold
 
 
 class ControlOutcome(Protocol):
@@ -160,6 +162,11 @@ class QkdScenario:
         self.step_index = 0
         self._start_ns = int(self.runtime.network.GetNowNs())
         self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
+        self._thresholds = np.array([d.threshold for d in self.plan.demands], dtype=np.int64)
+        # Routes the last reroute offered per demand, and reroutes refused for having fewer
+        # routes than the demand's threshold (its t is never lowered to fit).
+        self._offered_routes = np.array([d.paths for d in self.plan.demands], dtype=np.int64)
+        self._reroutes_refused = np.zeros(len(self.plan.demands), dtype=np.int64)
         for demand in self.plan.demands:
             routes = demand.disjoint_routes if demand.paths > 1 else demand.candidate_routes[:1]
             self.set_demand_routes(demand.index, routes, demand.threshold, demand.authenticate)
@@ -212,6 +219,8 @@ class QkdScenario:
                 behaviour.report_buffer_scale,
                 behaviour.false_announcement,
             )
+            if behaviour.forge_copy > 0.0:
+                net.SetByzantineForgeCopy(node, behaviour.forge_copy)
         runtime = NetworkRuntime(net, seed=self.seed)
         for link in self.plan.links:
             if link.hardware.protocol == "mdi":
@@ -236,11 +245,33 @@ class QkdScenario:
         routes: tuple[tuple[int, ...], ...] | list[list[int]],
         threshold: int | None = None,
         authenticate: bool | None = None,
-    ) -> None:
-        """Send demand `demand` over `routes` ((t, n) shares when n > 1) from the next request."""
+    ) -> bool:
+        """Send demand `demand` over `routes` ((t, n) shares when n > 1) from the next request.
+
+        `threshold` None means the demand's own t (planned from its scenario). With fewer
+        routes than t, the demand's `when_short` decides: "fewer_shares" needs every share of
+        the routes given (t = their number), "refuse" keeps the current routes and t. Both are
+        recorded per step (`routes_short`, `threshold_lowered`, `reroutes_refused`), so t never
+        falls silently; call it every step with the routes found, the same ones included, and
+        the record stays current. Returns whether the demand's routes or t changed. An explicit
+        t = 1 over several routes needs the demand's `allow_single_share_reconstruction`.
+        """
         spec = self.plan.demands[demand]
         routes = tuple(tuple(int(n) for n in r) for r in routes)
-        threshold = len(routes) if threshold is None else threshold
+        self._offered_routes[demand] = len(routes)
+        if threshold is None:
+            threshold = spec.threshold
+            if len(routes) < threshold:
+                if spec.when_short == "refuse":
+                    self._reroutes_refused[demand] += 1
+                    return False
+                threshold = len(routes)
+        if routes == self._routes.get(demand) and threshold == self._thresholds[demand]:
+            return False  # already so
+        try:
+            check_threshold(int(threshold), len(routes), allow_single_share=spec.allow_single_share)
+        except SharingError as exc:
+            raise ValueError(f"demand {demand}: {exc}") from None
         authenticate = spec.authenticate if authenticate is None else authenticate
         flat: list[int] = []
         for route in routes:
@@ -254,6 +285,8 @@ class QkdScenario:
                 demand, array, array.size, int(threshold), bool(authenticate)
             )
         self._routes[demand] = routes
+        self._thresholds[demand] = int(threshold)
+        return True
 
     def demand_routes(self, demand: int) -> tuple[tuple[int, ...], ...]:
         return self._routes[demand]
@@ -343,6 +376,16 @@ class QkdScenario:
             demands["served_fraction_step"] = np.where(requests > 0, served / requests, np.nan)
         demands["delivered_bps"] = delta[:, field("delivered_bits")] / dt
         demands["requested_bps"] = delta[:, field("requested_bits")] / dt
+        # Sharing as planned vs now: n the scenario configured, how many routes the last
+        # reroute found short of it, how far t is below the planned t, and reroutes refused
+        # for having fewer routes than t.
+        planned = self.plan.demands
+        demands["paths_configured"] = np.array([d.paths for d in planned], np.int64)
+        demands["threshold_lowered"] = (
+            np.array([d.threshold for d in planned], np.int64) - self._thresholds
+        )
+        demands["routes_short"] = np.maximum(demands["paths_configured"] - self._offered_routes, 0)
+        demands["reroutes_refused"] = self._reroutes_refused.copy()
 
         nodes = dict(zip(rt.node_fields, rt.node_counters().T.copy(), strict=True))
         return StepResult(self.step_index, rt.now_s, links, demands, nodes)

@@ -122,17 +122,44 @@ class PostProcessingConfig(_Strict):
 
 
 class RoutingConfig(_Strict):
-    """How a demand's key travels: over `paths` node-disjoint routes, any `threshold` of which
-    rebuild it (1 path = hop-by-hop relay); `authenticate` tags each share (off = baseline)."""
+    """How a demand's key travels: as shares over `paths` node-disjoint routes, any `threshold`
+    of which rebuild it (1 path = hop-by-hop relay); `authenticate` tags each share (off =
+    the "no ABFT" baseline).
 
-    paths: int = Field(1, ge=1, le=4)
-    threshold: int | None = Field(None, ge=1, description="default: all paths (XOR n-of-n)")
+    Defaults (`control.abft.sharing`): a relayed demand uses up to 3 node-disjoint routes with
+    threshold max(2, paths - 1), i.e. (2, 3) Shamir where the graph has 3 disjoint routes, so one
+    dropping or lying relay costs nothing and no single relay holds the key; with only 2 routes
+    (2, 2), with 1 route hop by hop (the plan records the fallback). Neighbours use their link's
+    key directly. A configured `paths` is a requirement. Threshold 1 over several routes lets any
+    one relay rebuild the key and is refused unless `allow_single_share_reconstruction` is true.
+
+    `when_short`: what a reroute does when the control plane finds fewer trusted node-disjoint
+    routes than t. "fewer_shares" (default) serves the demand over the routes that remain with
+    every share needed (t = their number; one route = hop by hop through trusted nodes), so an
+    excluded relay does not stop the demand; "refuse" keeps t and the current routes. Either
+    way it is recorded per step (`routes_short`, `threshold_lowered`, `reroutes_refused`).
+    """
+
+    paths: int | None = Field(
+        None, ge=1, le=4, description="default: up to 3 node-disjoint routes, as the graph allows"
+    )
+    threshold: int | None = Field(None, ge=1, description="default: max(2, paths - 1)")
+    allow_single_share_reconstruction: bool = False
+    when_short: Literal["fewer_shares", "refuse"] = "fewer_shares"
     authenticate: bool = True
 
     @model_validator(mode="after")
     def _threshold(self) -> RoutingConfig:
-        if self.threshold is not None and self.threshold > self.paths:
+        if self.threshold is None:
+            return self
+        if self.paths is not None and self.threshold > self.paths:
             raise ValueError(f"threshold {self.threshold} exceeds paths {self.paths}")
+        multipath = self.paths is None or self.paths > 1
+        if self.threshold == 1 and multipath and not self.allow_single_share_reconstruction:
+            raise ValueError(
+                "threshold 1 over several paths lets any single relay rebuild the key; "
+                "set allow_single_share_reconstruction: true to ask for it"
+            )
         return self
 
 
@@ -154,6 +181,9 @@ class ByzantineBehaviourConfig(_Strict):
     report_qber_offset: float = Field(0.0, ge=-0.5, le=0.5)
     report_buffer_scale: float = Field(1.0, ge=0.0)
     false_announcement: float = Field(0.0, ge=0.0, le=1.0, description="MDI relays only")
+    forge_copy: float = Field(
+        0.0, ge=0.0, le=1.0, description="send a bit-flipped copy ahead of each relayed share"
+    )
 
 
 class ByzantineProtocolConfig(_Strict):

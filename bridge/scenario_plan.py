@@ -29,6 +29,8 @@ from bridge.scenario_config import (
     ScenarioConfig,
     ScenarioError,
 )
+from control.abft.errors import SharingError
+from control.abft.sharing import DEFAULT_PATHS, sharing_for
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,19 @@ class PlannedDemand:
     src: int
     dst: int
     rate_bps: float
-    paths: int
-    threshold: int
+    paths: int  # n: routes the key is shared over (resolved: configured or default fallback)
+    threshold: int  # t of the (t, n) sharing
     authenticate: bool
     candidate_routes: tuple[tuple[int, ...], ...]  # alternatives, best first
-    disjoint_routes: tuple[tuple[int, ...], ...]  # node-disjoint set used for sharing
+    disjoint_routes: tuple[tuple[int, ...], ...]  # node-disjoint set used for sharing (n routes)
+    paths_wanted: int = 1  # what the scenario asked for (the default 3 if unset; 1: neighbours)
+    allow_single_share: bool = False  # t = 1 over several routes was asked for by name
+    when_short: str = "fewer_shares"  # fewer trusted routes than t: "fewer_shares" or "refuse"
+
+    @property
+    def sharing_fallback(self) -> bool:
+        """The graph has fewer node-disjoint routes than the default wanted."""
+        return self.paths < self.paths_wanted
 
 
 @dataclass(frozen=True)
@@ -217,23 +227,39 @@ def _plan_demands(
         if not nx.has_path(qkd, src, dst):
             raise ScenarioError(f"{where}: no QKD route between {src} and {dst}")
         candidates = candidate_routes(qkd, src, dst, k=4)
-        disjoint = node_disjoint_routes(qkd, src, dst, k=spec.routing.paths)
-        if len(disjoint) < spec.routing.paths:
-            raise ScenarioError(
-                f"{where}.routing.paths: only {len(disjoint)} node-disjoint routes between "
-                f"{nodes[src].label} and {nodes[dst].label}, {spec.routing.paths} asked"
-            )
+        routing = spec.routing
+        if routing.paths is None and qkd.has_edge(src, dst):
+            # Neighbours: the link's own key reaches no relay, nothing to share against.
+            wanted, disjoint = 1, ((src, dst),)
+            threshold, paths = 1, 1
+        else:
+            wanted = routing.paths or DEFAULT_PATHS
+            disjoint = node_disjoint_routes(qkd, src, dst, k=wanted)
+            try:
+                threshold, paths = sharing_for(
+                    len(disjoint),
+                    routing.paths,
+                    routing.threshold,
+                    allow_single_share=routing.allow_single_share_reconstruction,
+                )
+            except SharingError as exc:
+                raise ScenarioError(
+                    f"{where}.routing between {nodes[src].label} and {nodes[dst].label}: {exc}"
+                ) from None
         demands.append(
             PlannedDemand(
                 index=i,
                 src=src,
                 dst=dst,
                 rate_bps=spec.rate_bps,
-                paths=spec.routing.paths,
-                threshold=spec.routing.threshold or spec.routing.paths,
-                authenticate=spec.routing.authenticate,
+                paths=paths,
+                threshold=threshold,
+                authenticate=routing.authenticate,
                 candidate_routes=candidates,
-                disjoint_routes=disjoint,
+                disjoint_routes=disjoint[:paths],
+                paths_wanted=wanted,
+                allow_single_share=routing.allow_single_share_reconstruction,
+                when_short=routing.when_short,
             )
         )
     return tuple(demands)

@@ -279,10 +279,10 @@ class ControlPlane:
                 routes = node_disjoint_routes(sub, demand.src, demand.dst, demand.paths)
             else:
                 routes = k_shortest_routes(sub, demand.src, demand.dst, 1)
-            threshold = min(demand.threshold, len(routes))
-            if routes != scenario.demand_routes(demand.index):
-                scenario.set_demand_routes(demand.index, routes, threshold)
-                changed += 1
+            # t is the demand's own: with fewer routes than t the scenario applies the demand's
+            # `when_short` and records it (routes_short, threshold_lowered, reroutes_refused);
+            # unchanged routes are offered too, so that record follows the trusted graph.
+            changed += scenario.set_demand_routes(demand.index, routes)
         return changed
 
     # tables -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pandas as pd
 from bridge.metrics import MetricsRecorder, read_run
 from bridge.scenario import QkdScenario, StepResult
 from bridge.scenario_config import ScenarioConfig
+from bridge.scenario_plan import ScenarioPlan
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,32 @@ def demand_report(tables: dict[str, pd.DataFrame], onset_s: float) -> pd.DataFra
         onset_s,
         ("delivered_bps_before", "delivered_bps_after"),
     )
+
+
+def sharing_report(tables: dict[str, pd.DataFrame], plan: ScenarioPlan) -> pd.DataFrame:
+    """Per demand: its (t, n) sharing, how it fell short of the scenario, and tag-key refusals.
+
+    `paths_wanted` is what the scenario asked for (3 by default, 1 between neighbours); a plan
+    with fewer paths had to fall back to what the graph allows. `short_steps` counts steps in
+    which the control plane found fewer trusted node-disjoint routes than planned,
+    `lowered_steps` steps served with fewer shares than t (`when_short: fewer_shares`),
+    `refused` reroutes refused for having fewer than t routes (`when_short: refuse`).
+    """
+    rows = pd.DataFrame(
+        {
+            "t": [d.threshold for d in plan.demands],
+            "n": [d.paths for d in plan.demands],
+            "n_wanted": [d.paths_wanted for d in plan.demands],
+        },
+        index=pd.Index([d.index for d in plan.demands], name="demand"),
+    )
+    demands = tables.get("demands", pd.DataFrame())
+    if demands.empty:
+        return rows
+    last = demands[demands.step == demands.step.max()].set_index("demand")
+    by_demand = demands.groupby("demand")
+    rows["short_steps"] = by_demand.routes_short.apply(lambda c: int((c > 0).sum()))
+    rows["lowered_steps"] = by_demand.threshold_lowered.apply(lambda c: int((c > 0).sum()))
+    rows["refused"] = last.reroutes_refused
+    rows["auth_exhausted"] = last.auth_exhausted.astype(int)
+    return rows

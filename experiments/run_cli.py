@@ -5,6 +5,7 @@ Top-level imports stay light (typer only); ns-3 and pandas load inside the comma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import typer
@@ -34,7 +35,12 @@ def run(
     from bridge.metrics import read_run
     from bridge.scenario import load_plan
     from bridge.scenario_config import load_scenario
-    from experiments.run import attacked_link_report, demand_report, run_scenario
+    from experiments.run import (
+        attacked_link_report,
+        demand_report,
+        run_scenario,
+        sharing_report,
+    )
 
     with user_errors():
         if topology is not None and Path(topology).exists():
@@ -59,9 +65,13 @@ def run(
     console.print(table)
     tables = read_run(out_dir)
     onset = config.byzantine.behaviour.onset_s
+    plan = load_plan(config)
+    names = [n.label for n in plan.nodes]
+
+    def demand_labels(indices: Iterable[int]) -> list[str]:
+        return [f"{names[plan.demands[i].src]}->{names[plan.demands[i].dst]}" for i in indices]
+
     if config.byzantine.nodes or config.byzantine.fraction:
-        plan = load_plan(config)
-        names = [n.label for n in plan.nodes]
         byzantine = ", ".join(names[i] for i in sorted(plan.byzantine))
         console.print(f"Byzantine from {onset:g} s: {byzantine}")
         protocol = config.byzantine.protocol
@@ -78,9 +88,12 @@ def run(
             console.print(changed.round(4).to_string())
         console.print(f"key delivered per demand before and after the onset ({onset:g} s):")
         delivered = demand_report(tables, onset)
-        delivered.index = [
-            f"{names[plan.demands[i].src]}->{names[plan.demands[i].dst]}" for i in delivered.index
-        ]
+        delivered.index = demand_labels(delivered.index)
         delivered.index.name = "demand"
         console.print(delivered.round(1).to_string())
+    sharing = sharing_report(tables, plan)
+    sharing.index = demand_labels(sharing.index)
+    sharing.index.name = "demand"
+    console.print("key sharing per demand (t of n node-disjoint routes; see sharing_report):")
+    console.print(sharing.to_string())
     console.print(f"metrics: {out_dir}/ (links, demands, nodes, control_* as Parquet)")

@@ -24,8 +24,16 @@ from typing import Literal
 import networkx as nx
 import numpy as np
 
-from control.abft.errors import ConfigurationError, KeyRelayError
-from control.abft.sharing import Share, shamir_combine, shamir_split, xor_combine, xor_split
+from control.abft.errors import ConfigurationError, KeyRelayError, SharingError
+from control.abft.sharing import (
+    Share,
+    check_threshold,
+    default_threshold,
+    shamir_combine,
+    shamir_split,
+    xor_combine,
+    xor_split,
+)
 
 
 class RelayBehaviour:
@@ -114,15 +122,40 @@ def disjoint_paths(
 
 
 class MultipathRelay:
-    """Relays keys as tagged threshold shares over node-disjoint paths."""
+    """Relays keys as tagged threshold shares over node-disjoint paths.
 
-    def __init__(self, threshold: int, scheme: Literal["shamir", "xor"] = "shamir") -> None:
-        if threshold < 1:
+    `threshold` None is the project default (`control.abft.sharing.default_threshold`):
+    max(2, n - 1) of the n paths given, so one failed path costs nothing and no single relay
+    holds the key. Threshold 1 over several paths is refused unless `allow_single_share`.
+    """
+
+    def __init__(
+        self,
+        threshold: int | None = None,
+        scheme: Literal["shamir", "xor"] = "shamir",
+        *,
+        allow_single_share: bool = False,
+    ) -> None:
+        if threshold is not None and threshold < 1:
             raise ConfigurationError(f"threshold must be >= 1, got {threshold}")
         if scheme not in ("shamir", "xor"):
             raise ConfigurationError(f"unknown sharing scheme {scheme!r}; use 'shamir' or 'xor'")
         self.threshold = threshold
         self.scheme = scheme
+        self.allow_single_share = allow_single_share
+
+    def threshold_for(self, n: int) -> int:
+        """t used over n paths (XOR: all n)."""
+        if self.scheme == "xor":
+            return n
+        t = default_threshold(n) if self.threshold is None else self.threshold
+        if t > n:
+            raise ConfigurationError(f"{n} disjoint paths cannot carry a threshold-{t} sharing")
+        try:
+            check_threshold(t, n, allow_single_share=self.allow_single_share)
+        except SharingError as exc:
+            raise ConfigurationError(str(exc)) from None
+        return t
 
     def relay(
         self,
@@ -135,9 +168,7 @@ class MultipathRelay:
     ) -> RelayResult:
         """Send `key` from paths[*][0] to paths[*][-1]; compromised relays act on their shares."""
         n = len(paths)
-        t = n if self.scheme == "xor" else self.threshold
-        if n < t:
-            raise ConfigurationError(f"{n} disjoint paths cannot carry a threshold-{t} sharing")
+        t = self.threshold_for(n)
         compromised = dict(compromised or {})
         shares = xor_split(key, n, rng) if self.scheme == "xor" else shamir_split(key, n, t, rng)
         result = RelayResult(key=None, used_paths=[list(p) for p in paths])

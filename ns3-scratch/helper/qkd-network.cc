@@ -554,6 +554,8 @@ QkdNetwork::BuildDemands()
                       spec.rateBps,
                       Seconds(m_demandIntervalS));
         demand->AssignStreams(DEMAND_STREAM_BASE + i);
+        // End-to-end tag key the endpoints pre-share: as much as a link end's pre-shared key.
+        demand->AddAuthenticationKey(m_bufferInitialBits);
         m_demands.push_back(demand);
     }
     // Shares addressed to a node go to the demand named in their header.
@@ -660,6 +662,36 @@ QkdNetwork::SetDemandRoutes(uint32_t index,
 }
 
 void
+QkdNetwork::AddDemandAuthenticationKey(uint32_t index, uint64_t bits)
+{
+    RequireBuilt("AddDemandAuthenticationKey");
+    if (index >= m_demands.size())
+    {
+        throw std::out_of_range(Describe("QkdNetwork: no demand", index));
+    }
+    m_demands[index]->AddAuthenticationKey(bits);
+}
+
+void
+QkdNetwork::SetByzantineForgeCopy(uint32_t index, double probability)
+{
+    RequireNode(index, "Byzantine");
+    if (!(probability >= 0.0 && probability <= 1.0))
+    {
+        throw std::invalid_argument("QkdNetwork: Byzantine probabilities must be in [0, 1]");
+    }
+    if (!m_byzantine[index].enabled)
+    {
+        throw std::invalid_argument(Describe("QkdNetwork: SetByzantine first for node", index));
+    }
+    m_byzantine[index].forgeCopyProbability = probability;
+    if (m_built)
+    {
+        ApplyByzantine(index);
+    }
+}
+
+void
 QkdNetwork::SetDemandRate(uint32_t index, double rateBps)
 {
     RequireBuilt("SetDemandRate");
@@ -754,7 +786,11 @@ QkdNetwork::DemandOutputFields()
                                        "shares_missing",
                                        "hop_exhausted",
                                        "auth_key_bits",
-                                       "routes"};
+                                       "routes",
+                                       "threshold",
+                                       "auth_exhausted",
+                                       "auth_recycled_bits",
+                                       "auth_store_bits"};
     for (uint32_t r = 0; r < QKD_MAX_ROUTES; ++r)
     {
         fields.push_back("route" + std::to_string(r) + "_rejected");
@@ -945,7 +981,11 @@ QkdNetwork::CollectOutputs(double* outputs, uint64_t nOutputs) const
                            d.sharesMissing,
                            d.hopExhausted,
                            d.authKeyBits,
-                           static_cast<uint64_t>(demand->GetRouteCount())})
+                           static_cast<uint64_t>(demand->GetRouteCount()),
+                           static_cast<uint64_t>(demand->GetThreshold()),
+                           d.authExhausted,
+                           d.authRecycledBits,
+                           demand->GetAuthenticationKeyBits()})
         {
             put(static_cast<double>(v));
         }

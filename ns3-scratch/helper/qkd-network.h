@@ -135,6 +135,16 @@ class QkdNetwork
                          uint32_t threshold,
                          bool authenticate);
     void SetDemandRate(uint32_t index, double rateBps);
+    /**
+     * Add pre-shared end-to-end authentication key to demand `index`'s tag key store (each
+     * demand starts with as much as a link buffer's initial, pre-shared key).
+     */
+    void AddDemandAuthenticationKey(uint32_t index, uint64_t bits);
+    /**
+     * Node `index` (already Byzantine via SetByzantine) sends, with this probability, a
+     * bit-flipped copy of each share it relays ahead of the genuine one.
+     */
+    void SetByzantineForgeCopy(uint32_t index, double probability);
     /** Switch a relay link between BB84-decoy (0) and MDI-QKD (1). */
     void SetLinkProtocol(uint32_t link, uint32_t protocol);
 

@@ -21,6 +21,7 @@ struct QkdByzantineBehaviour
     double tamperProbability{0.0};      //!< flip bits of a relayed share
     double dropProbability{0.0};        //!< silently drop a relayed share
     double delayS{0.0};                 //!< hold every relayed share this long
+    double forgeCopyProbability{0.0};   //!< send a bit-flipped copy ahead of the genuine share
     double reportQberOffset{0.0};       //!< reported QBER = measured + offset (clamped)
     double reportBufferScale{1.0};      //!< reported buffer level = true level x scale
     double falseAnnouncementProbability{0.0}; //!< MDI relay flips a Bell-measurement result

@@ -6,6 +6,7 @@
 #include "ns3/log.h"
 #include "ns3/simulator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -33,6 +34,8 @@ QkdKeyDemand::QkdKeyDemand()
       m_authenticate(true),
       m_nextKeyId(0),
       m_macSeed(0),
+      m_authKeyBits(0),
+      m_authKeyTargetBits(0),
       m_uniform(CreateObject<UniformRandomVariable>())
 {
 }
@@ -59,6 +62,25 @@ QkdKeyDemand::SetRateBps(double rateBps)
         throw std::invalid_argument("QkdKeyDemand: rate must be finite and >= 0 bit/s");
     }
     m_rateBps = rateBps;
+}
+
+void
+QkdKeyDemand::AddAuthenticationKey(uint64_t bits)
+{
+    m_authKeyBits += bits;
+    m_authKeyTargetBits += bits;
+}
+
+uint64_t
+QkdKeyDemand::GetAuthenticationKeyBits() const
+{
+    return m_authKeyBits;
+}
+
+uint32_t
+QkdKeyDemand::GetThreshold() const
+{
+    return m_threshold;
 }
 
 void
@@ -141,11 +163,31 @@ QkdKeyDemand::Request()
         return;
     }
 
+    const auto shareCount = static_cast<uint32_t>(m_routes.size());
+    const uint64_t tagBits = m_authenticate ? uint64_t{shareCount} * QkdMacKeyBits() : 0;
+    if (tagBits > m_authKeyBits)
+    {
+        m_counters.authExhausted++;
+        m_counters.failed++;
+        return;
+    }
+    // The relayed key carries the tag key this request spends plus what failed requests burnt
+    // (back up to the pre-shared level), at most doubling the key, so one served key heals the
+    // store. Without authentication nothing is recycled.
+    uint64_t recycleBits = 0;
+    if (tagBits > 0)
+    {
+        const uint64_t deficit = m_authKeyTargetBits > m_authKeyBits - tagBits
+                                     ? m_authKeyTargetBits - (m_authKeyBits - tagBits)
+                                     : 0;
+        recycleBits = std::max(tagBits, std::min(deficit, bits));
+    }
     QkdByteSource randomness(static_cast<uint64_t>(m_uniform->GetInteger(0, 0xFFFFFFFFu)) << 32 |
                              static_cast<uint64_t>(m_uniform->GetInteger(0, 0xFFFFFFFFu)));
     Pending pending;
-    pending.key = randomness.Bytes(bytes);
-    pending.shares = static_cast<uint32_t>(m_routes.size());
+    pending.appBytes = bytes;
+    pending.key = randomness.Bytes(bytes + static_cast<size_t>((recycleBits + 7) / 8));
+    pending.shares = shareCount;
     pending.threshold = m_threshold;
     pending.authenticate = m_authenticate;
     pending.arrived.assign(pending.shares, false);
@@ -170,10 +212,15 @@ QkdKeyDemand::Request()
         if (m_authenticate)
         {
             header.tag = QkdMacTag(ShareMacKey(keyId, shares[i].index), keyId, shares[i].data);
-            m_counters.authKeyBits += QkdMacKeyBits();
         }
         m_counters.sharesSent++;
-        m_source->SendShare(header, shares[i].data);
+        // A share that cannot leave the source (no first-hop key) never disclosed its tag, so
+        // its one-time mask is not spent; every other tag consumes key from the store.
+        if (m_source->SendShare(header, shares[i].data) && m_authenticate)
+        {
+            m_authKeyBits -= QkdMacKeyBits();
+            m_counters.authKeyBits += QkdMacKeyBits();
+        }
     }
 }
 
@@ -189,16 +236,14 @@ QkdKeyDemand::OnShareArrived(const QkdMessage& message)
     const uint8_t index = message.header.shareIndex;
     if (index == 0 || index > pending.shares || pending.arrived[index - 1])
     {
-        return; // malformed or duplicate
+        return; // malformed, or a copy of a share that already verified
     }
-    pending.arrived[index - 1] = true;
     m_counters.sharesReceived++;
-    bool good = true;
-    if (pending.authenticate)
-    {
-        good = QkdMacTag(ShareMacKey(message.header.id, index), message.header.id,
-                         message.payload) == message.header.tag;
-    }
+    // Verify before marking arrived: an unverified copy must never shadow the genuine share.
+    const bool good = !pending.authenticate ||
+                      QkdMacTag(ShareMacKey(message.header.id, index),
+                                message.header.id,
+                                message.payload) == message.header.tag;
     if (!good)
     {
         pending.rejected[index - 1] = true;
@@ -210,17 +255,27 @@ QkdKeyDemand::OnShareArrived(const QkdMessage& message)
     }
     else
     {
+        pending.arrived[index - 1] = true;
         pending.received.push_back(QkdShare{index, message.payload});
     }
-    bool all = true;
-    for (bool a : pending.arrived)
-    {
-        all = all && a;
-    }
-    if (all)
+    if (Decided(pending))
     {
         Evaluate(message.header.id);
     }
+}
+
+bool
+QkdKeyDemand::Decided(const Pending& pending)
+{
+    bool allVerified = true;
+    bool allSeen = true;
+    for (uint32_t i = 0; i < pending.shares; ++i)
+    {
+        allVerified = allVerified && pending.arrived[i];
+        allSeen = allSeen && (pending.arrived[i] || pending.rejected[i]);
+    }
+    // With fewer than t verified shares a genuine copy may still come: wait for the deadline.
+    return allVerified || (allSeen && pending.received.size() >= pending.threshold);
 }
 
 void
@@ -242,7 +297,7 @@ QkdKeyDemand::Evaluate(uint64_t keyId)
     pending.deadline.Cancel();
     for (uint32_t i = 0; i < pending.shares; ++i)
     {
-        if (!pending.arrived[i])
+        if (!pending.arrived[i] && !pending.rejected[i])
         {
             m_counters.sharesMissing++;
             if (i < QKD_MAX_ROUTES)
@@ -258,12 +313,16 @@ QkdKeyDemand::Evaluate(uint64_t keyId)
         m_counters.failed++;
         return;
     }
-    const uint64_t bits = 8 * static_cast<uint64_t>(pending.key.size());
+    const uint64_t bits = 8 * static_cast<uint64_t>(pending.appBytes);
     m_counters.accepted++;
     if (rebuilt == pending.key)
     {
         m_counters.served++;
         m_counters.deliveredBits += bits;
+        // Key recycling: the extra bytes are fresh end-to-end key for the next tags.
+        const uint64_t recycled = 8 * static_cast<uint64_t>(pending.key.size() - pending.appBytes);
+        m_authKeyBits += recycled;
+        m_counters.authRecycledBits += recycled;
     }
     else
     {

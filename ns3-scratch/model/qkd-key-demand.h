@@ -9,7 +9,17 @@
  * as n shares of a (t, n) sharing, one per (ideally node-disjoint) route. With authentication on,
  * each share carries a tag under key the endpoints already share, the receiver drops shares whose
  * tag fails and rebuilds from t good ones; with it off (the "no ABFT" baseline) whatever arrives
- * is accepted. Because the simulator knows the true key, it counts what the application could
+ * is accepted. A share counts as arrived only once its tag verifies: a forged copy that races
+ * ahead of the genuine share is rejected and the genuine one is still taken.
+ *
+ * Tag key is spent, not just counted. The end-to-end tags need key that only the two endpoints
+ * share (hop keys would not do: a relay knows the keys of its own hops), so each relayed demand
+ * holds an end-to-end authentication key store: pre-shared bits at the start (as much as a
+ * link end's pre-shared key), QkdMacKeyBits() taken per share tag that leaves the source, and refilled
+ * by key recycling - every relayed key carries extra bits (at least what its tags consume, up to
+ * what tops the store back up to the pre-shared level, at most the key's own size) that go to the
+ * store when the key is rebuilt correctly; the application gets exactly the bits it asked for.
+ * A request the store cannot authenticate fails and is counted (auth_exhausted). Because the simulator knows the true key, it counts what the application could
  * not: keys accepted although wrong.
  *
  * A request is served when the right key is rebuilt before the next request is due.
@@ -49,7 +59,9 @@ struct QkdKeyDemandCounters
     uint64_t sharesRejected{0}; //!< tag failed: tampering detected
     uint64_t sharesMissing{0};  //!< never arrived in time (dropped, delayed, no hop key)
     uint64_t hopExhausted{0};
-    uint64_t authKeyBits{0}; //!< endpoint authentication key spent on share tags
+    uint64_t authKeyBits{0};    //!< end-to-end authentication key spent on share tags
+    uint64_t authExhausted{0};  //!< requests failed: the end-to-end tag key store was short
+    uint64_t authRecycledBits{0}; //!< key bits returned to the store by served keys
     uint64_t routeRejected[QKD_MAX_ROUTES]{};
     uint64_t routeMissing[QKD_MAX_ROUTES]{};
 };
@@ -78,6 +90,11 @@ class QkdKeyDemand : public Object
                    uint32_t threshold,
                    bool authenticate);
     void SetRateBps(double rateBps);
+    /** Add pre-shared end-to-end authentication key (bits) to this demand's tag key store. */
+    void AddAuthenticationKey(uint64_t bits);
+    /** Bits now in the end-to-end tag key store. */
+    uint64_t GetAuthenticationKeyBits() const;
+    uint32_t GetThreshold() const;
 
     void Start(Time at);
     void Stop();
@@ -100,19 +117,22 @@ class QkdKeyDemand : public Object
   private:
     struct Pending
     {
-        QkdBytes key;
+        QkdBytes key;          //!< the application's bytes followed by the recycled tag key
+        size_t appBytes{0};    //!< bytes of `key` the application asked for
         uint32_t threshold{1};
         uint32_t shares{1};
         bool authenticate{true};
-        std::vector<QkdShare> received;
-        std::vector<bool> arrived;
-        std::vector<bool> rejected;
+        std::vector<QkdShare> received; //!< verified shares only
+        std::vector<bool> arrived;      //!< a copy whose tag verified has arrived
+        std::vector<bool> rejected;     //!< some copy failed its tag
         EventId deadline;
     };
 
     void Request();
     void Evaluate(uint64_t keyId);
     QkdMacKey ShareMacKey(uint64_t keyId, uint8_t shareIndex) const;
+    /** Every share verified, or t verified and every index decided: no need to wait. */
+    static bool Decided(const Pending& pending);
 
     uint32_t m_id;
     Ptr<QkdKeyManager> m_source;
@@ -125,6 +145,8 @@ class QkdKeyDemand : public Object
     EventId m_next;
     uint64_t m_nextKeyId;
     uint64_t m_macSeed;
+    uint64_t m_authKeyBits;       //!< end-to-end tag key store (bits both endpoints hold)
+    uint64_t m_authKeyTargetBits; //!< the pre-shared level that recycling tops the store up to
     Ptr<UniformRandomVariable> m_uniform;
     std::map<uint64_t, Pending> m_pending;
     QkdKeyDemandCounters m_counters;

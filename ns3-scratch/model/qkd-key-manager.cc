@@ -84,13 +84,13 @@ QkdKeyManager::SetHopFailureSink(HopFailureSink sink)
     m_hopFailure = sink;
 }
 
-void
+bool
 QkdKeyManager::SendShare(QkdHeader header, const QkdBytes& share)
 {
     NS_ASSERT(!header.route.empty() && header.route[0] == m_index);
     header.round = 0;
     m_counters.sharesOriginated++;
-    ForwardFrom(header, share);
+    return ForwardFrom(header, share);
 }
 
 void
@@ -118,15 +118,20 @@ QkdKeyManager::OnShare(Ptr<QkdNodeAgent> agent, const QkdMessage& message)
             m_counters.sharesDropped++;
             return;
         }
+        if (m_byzantine.forgeCopyProbability > 0.0 && !share.empty() &&
+            m_uniform->GetValue() < m_byzantine.forgeCopyProbability)
+        {
+            // A forged copy races ahead of the genuine share: the receiver must not let the
+            // first copy of an index decide, only one whose tag verifies.
+            QkdBytes forged = share;
+            FlipBits(forged);
+            m_counters.sharesTampered++;
+            ForwardFrom(header, forged);
+        }
         if (m_byzantine.tamperProbability > 0.0 && !share.empty() &&
             m_uniform->GetValue() < m_byzantine.tamperProbability)
         {
-            // Flip one random bit in every 8 bytes: a relay cannot fix the tag without the key.
-            for (size_t i = 0; i < share.size(); i += 8)
-            {
-                const auto bit = static_cast<uint32_t>(m_uniform->GetInteger(0, 7));
-                share[i] ^= static_cast<uint8_t>(1u << bit);
-            }
+            FlipBits(share);
             m_counters.sharesTampered++;
         }
         if (m_byzantine.delayS > 0.0)
@@ -144,6 +149,17 @@ QkdKeyManager::OnShare(Ptr<QkdNodeAgent> agent, const QkdMessage& message)
 }
 
 void
+QkdKeyManager::FlipBits(QkdBytes& share)
+{
+    // Flip one random bit in every 8 bytes: a relay cannot fix the tag without the key.
+    for (size_t i = 0; i < share.size(); i += 8)
+    {
+        const auto bit = static_cast<uint32_t>(m_uniform->GetInteger(0, 7));
+        share[i] ^= static_cast<uint8_t>(1u << bit);
+    }
+}
+
+bool
 QkdKeyManager::ForwardFrom(QkdHeader header, QkdBytes share)
 {
     const uint32_t next = header.route[header.round + 1];
@@ -171,7 +187,7 @@ QkdKeyManager::ForwardFrom(QkdHeader header, QkdBytes share)
         {
             m_hopFailure(header.channel, header.shareIndex);
         }
-        return;
+        return false;
     }
     mine->ConsumeKey(bits);
     theirs->ConsumeKey(bits);
@@ -181,6 +197,7 @@ QkdKeyManager::ForwardFrom(QkdHeader header, QkdBytes share)
         m_counters.sharesForwarded++;
     }
     m_agent->SendBytes(header, share, it->second.second);
+    return true;
 }
 
 const QkdKeyManagerCounters&

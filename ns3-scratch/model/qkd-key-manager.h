@@ -33,7 +33,7 @@ struct QkdKeyManagerCounters
     uint64_t sharesForwarded{0};
     uint64_t sharesDelivered{0};
     uint64_t sharesDropped{0};  //!< by this node's Byzantine behaviour
-    uint64_t sharesTampered{0}; //!< by this node's Byzantine behaviour
+    uint64_t sharesTampered{0}; //!< by this node's Byzantine behaviour (incl. forged copies)
     uint64_t sharesDelayed{0};  //!< by this node's Byzantine behaviour
     uint64_t hopExhausted{0};   //!< shares lost: not enough key on the next hop
     uint64_t relayKeyBits{0};   //!< one-time-pad key spent on hops leaving this node
@@ -67,8 +67,8 @@ class QkdKeyManager : public Object
     void SetShareSink(ShareSink sink);
     void SetHopFailureSink(HopFailureSink sink);
 
-    /** Originate a share at this node (route[0] must be this node). */
-    void SendShare(QkdHeader header, const QkdBytes& share);
+    /** Originate a share at this node (route[0] must be this node); false: no first-hop key. */
+    bool SendShare(QkdHeader header, const QkdBytes& share);
     /** Agent callback: a share arrived for this node (to keep or forward). */
     void OnShare(Ptr<QkdNodeAgent> agent, const QkdMessage& message);
 
@@ -79,8 +79,10 @@ class QkdKeyManager : public Object
     void DoDispose() override;
 
   private:
-    /** Spend hop key and send the share to route[hop + 1]. */
-    void ForwardFrom(QkdHeader header, QkdBytes share);
+    /** Byzantine tampering: flip one random bit in every 8 bytes of `share`. */
+    void FlipBits(QkdBytes& share);
+    /** Spend hop key and send the share to route[hop + 1]; false: not enough hop key. */
+    bool ForwardFrom(QkdHeader header, QkdBytes share);
 
     uint32_t m_index;
     Ptr<QkdNodeAgent> m_agent;

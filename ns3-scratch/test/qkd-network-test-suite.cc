@@ -7,6 +7,7 @@
  *                                                 2 ----
  */
 #include "ns3/qkd-network.h"
+#include "ns3/qkd-secret-sharing.h"
 #include "ns3/simulator.h"
 #include "ns3/test.h"
 
@@ -65,6 +66,7 @@ struct Setup
     bool byzantine{false};
     double tamper{0.0};
     double drop{0.0};
+    double forge{0.0};
     bool authenticate{true};
     std::vector<int32_t> routes{0, 1, 3, -1};
     uint32_t threshold{1};
@@ -93,6 +95,7 @@ RunNetwork(const Setup& s)
     if (s.byzantine)
     {
         net.SetByzantine(1, 0.5, s.tamper, s.drop, 0.0, -0.02, 1.0, 0.0);
+        net.SetByzantineForgeCopy(1, s.forge);
     }
     net.Build(3);
     net.SetDemandRoutes(0, s.routes.data(), s.routes.size(), s.threshold, s.authenticate);
@@ -205,8 +208,9 @@ class QkdRelayTestCase : public TestCase
         // The last request may still be in flight when the run stops.
         NS_TEST_ASSERT_MSG_GT(out.Demand(0, "served"), requests - 2, "all but the last served");
         NS_TEST_ASSERT_MSG_EQ(out.Demand(0, "corrupted"), 0.0, "nothing corrupted");
-        // 20 kbit/s x 0.1 s = 2000-bit keys; a single route carries the key itself as the share.
-        const double shareBits = 2000.0;
+        // 20 kbit/s x 0.1 s = 2000-bit keys; a single route carries the key itself as the share,
+        // plus the recycled tag key (61 bits of end-to-end key for the next tag, in 8 bytes).
+        const double shareBits = 2000.0 + 64.0;
         NS_TEST_ASSERT_MSG_EQ(out.Link(0, "consumed_a_bits"),
                               out.Demand(0, "shares_sent") * shareBits,
                               "first hop paid a pad for every share");
@@ -270,6 +274,54 @@ class QkdThresholdTestCase : public TestCase
         NS_TEST_ASSERT_MSG_GT(out.Demand(0, "served"), requests - 2, "served via route 1");
         NS_TEST_ASSERT_MSG_GT(out.Demand(0, "route0_rejected"), 0.0, "route 0 caught lying");
         NS_TEST_ASSERT_MSG_EQ(out.Demand(0, "route1_rejected"), 0.0, "route 1 honest");
+    }
+};
+
+/**
+ * A share counts as arrived only once its tag verifies: relay 1 sends a forged copy of every
+ * share ahead of the genuine one, and with (2, 2) sharing the key needs that genuine share.
+ * Also: the tag key is taken from the demand's end-to-end store and recycled by served keys.
+ */
+class QkdForgedCopyTestCase : public TestCase
+{
+  public:
+    QkdForgedCopyTestCase()
+        : TestCase("a forged early copy does not shadow the genuine share; tag key is spent")
+    {
+    }
+
+  private:
+    void DoRun() override
+    {
+        Setup s;
+        s.byzantine = true;
+        s.forge = 1.0;
+        s.routes = {0, 1, 3, -1, 0, 2, 3, -1};
+        s.threshold = 2;
+        const Outputs out = RunNetwork(s);
+        const double requests = out.Demand(0, "requests");
+        NS_TEST_ASSERT_MSG_GT(requests, 10.0, "requests were made");
+        NS_TEST_ASSERT_MSG_GT(out.Node(1, "shares_tampered"), 5.0, "relay 1 forged copies");
+        NS_TEST_ASSERT_MSG_GT(out.Demand(0, "route0_rejected"), 5.0, "forged copies rejected");
+        NS_TEST_ASSERT_MSG_GT(out.Demand(0, "served"), requests - 2, "genuine shares still used");
+        NS_TEST_ASSERT_MSG_EQ(out.Demand(0, "corrupted"), 0.0, "no wrong key accepted");
+        NS_TEST_ASSERT_MSG_EQ(out.Demand(0, "auth_key_bits"),
+                              out.Demand(0, "shares_sent") * QkdMacKeyBits(),
+                              "one tag's key per share sent");
+        NS_TEST_ASSERT_MSG_GT_OR_EQ(out.Demand(0, "auth_recycled_bits"),
+                                    out.Demand(0, "served") * 2 * QkdMacKeyBits(),
+                                    "served keys carry their tags' key back");
+        NS_TEST_ASSERT_MSG_GT_OR_EQ(out.Demand(0, "auth_store_bits"),
+                                    100'000.0 - 4 * QkdMacKeyBits(),
+                                    "the store stays near its pre-shared level");
+        NS_TEST_ASSERT_MSG_EQ(out.Demand(0, "auth_exhausted"), 0.0, "never short of tag key");
+
+        // Without tags nothing tells the copies apart: the first copy is taken, wrong keys are
+        // accepted (the "no ABFT" baseline), and no tag key is spent.
+        s.authenticate = false;
+        const Outputs baseline = RunNetwork(s);
+        NS_TEST_ASSERT_MSG_GT(baseline.Demand(0, "corrupted"), 5.0, "first copy decides");
+        NS_TEST_ASSERT_MSG_EQ(baseline.Demand(0, "auth_key_bits"), 0.0, "no tags, no tag key");
     }
 };
 
@@ -417,6 +469,7 @@ class QkdNetworkTestSuite : public TestSuite
         AddTestCase(new QkdRelayTestCase(), Duration::QUICK);
         AddTestCase(new QkdTamperTestCase(), Duration::QUICK);
         AddTestCase(new QkdThresholdTestCase(), Duration::QUICK);
+        AddTestCase(new QkdForgedCopyTestCase(), Duration::QUICK);
         AddTestCase(new QkdDropAndReportTestCase(), Duration::QUICK);
         AddTestCase(new QkdBadRouteTestCase(), Duration::QUICK);
         AddTestCase(new QkdControlChannelTestCase(), Duration::QUICK);

@@ -156,7 +156,7 @@ def test_a_route_change_takes_effect_while_the_simulation_runs(tmp_path):
 
     config = scenario(
         three_path_topology(tmp_path / "paths.yaml"),
-        demands=[{"src": "S", "dst": "D", "rate_bps": 10_000}],
+        demands=[{"src": "S", "dst": "D", "rate_bps": 10_000, "routing": {"paths": 1}}],
     )
     with QkdScenario(config) as sim:
         first = sim.demand_routes(0)[0]
