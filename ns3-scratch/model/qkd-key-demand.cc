@@ -129,6 +129,10 @@ QkdKeyDemand::Request()
         {
             a->ConsumeKey(bits);
             b->ConsumeKey(bits);
+            if (m_recordKeys)
+            {
+                m_delivered.push_back(QkdDeliveredKey{keyId, link->TakeKeyBytes(bytes)});
+            }
             m_counters.served++;
             m_counters.accepted++;
             m_counters.deliveredBits += bits;
@@ -264,12 +268,34 @@ QkdKeyDemand::Evaluate(uint64_t keyId)
     {
         m_counters.served++;
         m_counters.deliveredBits += bits;
+        if (m_recordKeys)
+        {
+            m_delivered.push_back(QkdDeliveredKey{keyId, std::move(rebuilt)});
+        }
     }
     else
     {
         m_counters.corrupted++;
         m_counters.corruptedBits += bits;
     }
+}
+
+void
+QkdKeyDemand::SetRecordKeys(bool record)
+{
+    m_recordKeys = record;
+    if (!record)
+    {
+        m_delivered.clear();
+    }
+}
+
+std::vector<QkdDeliveredKey>
+QkdKeyDemand::TakeDeliveredKeys()
+{
+    std::vector<QkdDeliveredKey> out;
+    out.swap(m_delivered);
+    return out;
 }
 
 const QkdKeyDemandCounters&
