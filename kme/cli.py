@@ -6,6 +6,7 @@ Kept light at import time (typer, stdlib): ns-3 and the servers load inside the 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -130,6 +131,8 @@ def _serve(
                 flush=True,
             )
             stop = threading.Event()
+            # SIGTERM (docker stop, kill) ends the run like Ctrl-C: the accounting is printed
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
             if duration_s is not None:
                 timer = threading.Timer(duration_s, stop.set)
                 timer.daemon = True

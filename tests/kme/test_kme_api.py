@@ -216,3 +216,22 @@ def test_get_forms_of_enc_and_dec_keys(chain_service) -> None:
     assert enc.status_code == 200 and dec.status_code == 200
     assert enc.headers["Content-Type"] == "application/json"
     assert dec.json()["keys"] == [enc.json()["keys"][1]]
+
+
+def test_plain_http_only_when_asked_for(tmp_path) -> None:
+    """certs=None (the CLI's --insecure-http) serves plain HTTP; the SAE names itself."""
+    from kme.api import KmeApi
+    from kme.network import KeyDeliveryNetwork
+    from kme.server import INSECURE_IDENTITY_HEADER, KmeServers
+
+    with (
+        KeyDeliveryNetwork(chain_config(tmp_path)) as network,
+        KmeServers(KmeApi(network), certs=None) as servers,
+    ):
+        url = f"http://{servers.endpoints['N0'].url}/api/v1/keys/sae-c/status"
+        named = requests.get(url, headers={INSECURE_IDENTITY_HEADER: "sae-a"}, timeout=30)
+        anonymous = requests.get(url, timeout=30)
+        assert servers.endpoints["N0"].host == "127.0.0.1"
+    assert named.status_code == 200 and named.json()["master_SAE_ID"] == "sae-a"
+    assert anonymous.status_code == 401
+    assert "client certificate is required" in anonymous.json()["message"]
