@@ -51,6 +51,9 @@ def kme(
         None, min=0.0, help="stop serving after this many wall-clock seconds (default: Ctrl-C)"
     ),
     log_requests: bool = typer.Option(False, help="print one line per HTTP request"),
+    progress_s: float = typer.Option(
+        10.0, min=0.1, help="wall-clock seconds between progress lines on stderr"
+    ),
 ) -> None:
     """Serve ETSI GS QKD 014 key delivery on every trusted node's key manager of SCENARIO."""
     with user_errors():
@@ -74,6 +77,7 @@ def kme(
                 port_base=port_base,
                 duration_s=duration_s,
                 log_requests=log_requests,
+                progress_s=progress_s,
             )
         except FileNotFoundError:
             raise
@@ -93,6 +97,7 @@ def _serve(
     port_base: int,
     duration_s: float | None,
     log_requests: bool,
+    progress_s: float,
 ) -> None:
     from bridge.scenario_config import load_scenario
     from kme.api import KmeApi
@@ -137,6 +142,9 @@ def _serve(
                 timer = threading.Timer(duration_s, stop.set)
                 timer.daemon = True
                 timer.start()
+            threading.Thread(
+                target=_report_progress, args=(network, stop, progress_s), daemon=True
+            ).start()
             try:
                 clock.run(stop)
             except KeyboardInterrupt:
@@ -163,6 +171,15 @@ def _describe(servers, network, certs) -> dict:
         "saes": saes,
         "pairs": [sorted(pair) for pair in network.stores],
     }
+
+
+def _report_progress(network, stop: threading.Event, every_s: float) -> None:
+    """One stderr line every `every_s`: simulated time and the bits each pair has stored."""
+    while not stop.wait(every_s):
+        with network.lock:
+            stores = ", ".join(f"{s.name} {8 * s.pool_bytes} bits" for s in network.stores.values())
+        done = " (scenario finished)" if network.finished else ""
+        print(f"qkdnet kme: t = {network.now_s:.1f} s{done}; stored: {stores}", file=sys.stderr)
 
 
 def _print_accounting(network) -> None:

@@ -63,7 +63,7 @@ def _tail(answers: list, from_s: float) -> list[int]:
 
 
 def test_baseline_drains_to_503_abft_keeps_serving(tmp_path: Path) -> None:
-    answers, routes = _consume("baseline", tmp_path / "baseline", end_s=7.5)
+    answers, routes = _consume("baseline", tmp_path / "baseline", end_s=6.5)
     assert all(GUD in route for route in routes)  # never rerouted
     tail = _tail(answers, 5.0)
     print(f"baseline, t >= 5 s: {tail.count(503)} of {len(tail)} requests answered 503")
@@ -71,7 +71,7 @@ def test_baseline_drains_to_503_abft_keeps_serving(tmp_path: Path) -> None:
     # application asks for, so the store runs dry and many requests are refused
     assert tail.count(503) >= 0.25 * len(tail), tail
 
-    answers, routes = _consume("abft", tmp_path / "abft", end_s=7.5)
+    answers, routes = _consume("abft", tmp_path / "abft", end_s=6.5)
     assert all(GUD not in route for route in routes)
     assert [code for t, code, _ in answers if t > 0.15] == [200] * (len(answers) - 1)
 
