@@ -115,7 +115,8 @@ def _serve(
             if (certs_dir / "ca.crt").is_file():
                 certs = certificate_set(certs_dir, kme_ids, sae_ids)
             else:
-                certs = generate_certificates(certs_dir, kme_ids, sae_ids, hosts=(host,))
+                hosts = tuple(dict.fromkeys((host, "127.0.0.1", "localhost")))
+                certs = generate_certificates(certs_dir, kme_ids, sae_ids, hosts=hosts)
         clock = (
             OnDemandClock(network, max_steps=max_steps_per_request)
             if on_demand
