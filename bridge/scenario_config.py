@@ -163,11 +163,20 @@ class RoutingConfig(_Strict):
         return self
 
 
+#: An application's (SAE's) ID in the ETSI GS QKD 014 API: it goes into URL paths and certificates.
+SaeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
 class DemandConfig(_Strict):
     src: NodeRef
     dst: NodeRef
     rate_bps: float = Field(..., ge=0.0, allow_inf_nan=False)
     routing: RoutingConfig = RoutingConfig()
+    saes: tuple[SaeId, SaeId] | None = Field(
+        None,
+        description="IDs of the applications (SAEs) at src and dst that get this demand's key "
+        "through `qkdnet kme`; default sae-<src label>, sae-<dst label>",
+    )
 
 
 class ByzantineBehaviourConfig(_Strict):

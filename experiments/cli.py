@@ -48,6 +48,10 @@ def _register() -> None:
 
     app.add_typer(topology_cli.app, name="topologies")
 
+    from kme import cli as kme_cli
+
+    app.command("kme")(kme_cli.kme)
+
 
 _register()
 

@@ -542,6 +542,55 @@ QkdNetwork::BuildLinks()
 }
 
 void
+QkdNetwork::SetRecordDeliveredKeys(bool record)
+{
+    RequireBuilt("SetRecordDeliveredKeys");
+    for (auto& demand : m_demands)
+    {
+        demand->SetRecordKeys(record);
+    }
+}
+
+namespace
+{
+void
+AppendLittleEndian(std::vector<uint8_t>& out, uint64_t value, int bytes)
+{
+    for (int i = 0; i < bytes; ++i)
+    {
+        out.push_back(static_cast<uint8_t>(value >> (8 * i)));
+    }
+}
+} // namespace
+
+uint64_t
+QkdNetwork::CollectDeliveredKeys()
+{
+    for (uint32_t i = 0; i < m_demands.size(); ++i)
+    {
+        for (const QkdDeliveredKey& key : m_demands[i]->TakeDeliveredKeys())
+        {
+            AppendLittleEndian(m_deliveredKeys, i, 4);
+            AppendLittleEndian(m_deliveredKeys, key.key.size(), 4);
+            AppendLittleEndian(m_deliveredKeys, key.keyId, 8);
+            m_deliveredKeys.insert(m_deliveredKeys.end(), key.key.begin(), key.key.end());
+        }
+    }
+    return m_deliveredKeys.size();
+}
+
+void
+QkdNetwork::CopyDeliveredKeys(uint8_t* out, uint64_t n)
+{
+    if (n != m_deliveredKeys.size())
+    {
+        throw std::invalid_argument("CopyDeliveredKeys: size does not match CollectDeliveredKeys");
+    }
+    std::copy(m_deliveredKeys.begin(), m_deliveredKeys.end(), out);
+    m_deliveredKeys.clear();
+}
+
+void
 QkdNetwork::BuildDemands()
 {
     for (uint32_t i = 0; i < m_demandSpecs.size(); ++i)

@@ -145,6 +145,18 @@ class QkdNetwork
      * bit-flipped copy of each share it relays ahead of the genuine one.
      */
     void SetByzantineForgeCopy(uint32_t index, double probability);
+
+    // ---- key material (for a key delivery API) ---------------------------------------------
+    /** Keep the bytes of every served key of every demand (after Build; see QkdKeyDemand). */
+    void SetRecordDeliveredKeys(bool record);
+    /**
+     * Move the keys served since the last call out of every demand into one buffer and return
+     * its size in bytes. Records, little-endian: u32 demand, u32 key length n, u64 key id, then
+     * n key bytes. Read it with CopyDeliveredKeys (two calls per step, no per-key crossing).
+     */
+    uint64_t CollectDeliveredKeys();
+    /** Copy the collected buffer into `out` (n must equal CollectDeliveredKeys()) and clear it. */
+    void CopyDeliveredKeys(uint8_t* out, uint64_t n);
     /** Switch a relay link between BB84-decoy (0) and MDI-QKD (1). */
     void SetLinkProtocol(uint32_t link, uint32_t protocol);
 
@@ -286,6 +298,7 @@ class QkdNetwork
     std::vector<Ptr<QkdKeyDemand>> m_demands;
     std::vector<std::vector<Ipv4Address>> m_linkAddresses; //!< per link: [addr of a, addr of b]
     std::vector<EventId> m_byzantineEvents;
+    std::vector<uint8_t> m_deliveredKeys; //!< collected, not yet copied out (see above)
 
     /** Per link, counters at the previous step and the reports computed from the last step. */
     std::vector<uint64_t> m_prevSifted;

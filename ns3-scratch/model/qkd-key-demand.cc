@@ -151,6 +151,10 @@ QkdKeyDemand::Request()
         {
             a->ConsumeKey(bits);
             b->ConsumeKey(bits);
+            if (m_recordKeys)
+            {
+                m_delivered.push_back(QkdDeliveredKey{keyId, link->TakeKeyBytes(bytes)});
+            }
             m_counters.served++;
             m_counters.accepted++;
             m_counters.deliveredBits += bits;
@@ -323,12 +327,36 @@ QkdKeyDemand::Evaluate(uint64_t keyId)
         const uint64_t recycled = 8 * static_cast<uint64_t>(pending.key.size() - pending.appBytes);
         m_authKeyBits += recycled;
         m_counters.authRecycledBits += recycled;
+        if (m_recordKeys)
+        {
+            // the application's key is the first appBytes; the rest went to the tag key store
+            rebuilt.resize(pending.appBytes);
+            m_delivered.push_back(QkdDeliveredKey{keyId, std::move(rebuilt)});
+        }
     }
     else
     {
         m_counters.corrupted++;
         m_counters.corruptedBits += bits;
     }
+}
+
+void
+QkdKeyDemand::SetRecordKeys(bool record)
+{
+    m_recordKeys = record;
+    if (!record)
+    {
+        m_delivered.clear();
+    }
+}
+
+std::vector<QkdDeliveredKey>
+QkdKeyDemand::TakeDeliveredKeys()
+{
+    std::vector<QkdDeliveredKey> out;
+    out.swap(m_delivered);
+    return out;
 }
 
 const QkdKeyDemandCounters&

@@ -66,6 +66,13 @@ struct QkdKeyDemandCounters
     uint64_t routeMissing[QKD_MAX_ROUTES]{};
 };
 
+/** A key the destination holds and has confirmed equal to the source's (see TakeDeliveredKeys). */
+struct QkdDeliveredKey
+{
+    uint64_t keyId{0};
+    QkdBytes key;
+};
+
 /**
  * @ingroup qkd
  * Key demand between two trusted nodes.
@@ -103,6 +110,18 @@ class QkdKeyDemand : public Object
     void OnShareArrived(const QkdMessage& message);
     /** A share was lost at a hop for lack of key. */
     void OnHopExhausted(uint8_t shareIndex);
+
+    /**
+     * Keep the bytes of every served key until TakeDeliveredKeys (off by default: only a key
+     * delivery API needs them, and a long run would otherwise hold all its key in memory).
+     */
+    void SetRecordKeys(bool record);
+    /**
+     * Served keys since the last call, in delivery order. Only keys the destination rebuilt
+     * equal to the source's are here: that comparison is the end-to-end key confirmation, so a
+     * key rebuilt from tampered shares or not rebuilt at all is never handed to an application.
+     */
+    std::vector<QkdDeliveredKey> TakeDeliveredKeys();
 
     const QkdKeyDemandCounters& GetCounters() const;
     uint32_t GetSourceIndex() const;
@@ -150,6 +169,8 @@ class QkdKeyDemand : public Object
     Ptr<UniformRandomVariable> m_uniform;
     std::map<uint64_t, Pending> m_pending;
     QkdKeyDemandCounters m_counters;
+    bool m_recordKeys{false};
+    std::vector<QkdDeliveredKey> m_delivered;
 };
 
 } // namespace ns3

@@ -6,6 +6,7 @@
 #include "ns3/double.h"
 #include "ns3/enum.h"
 #include "ns3/log.h"
+#include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
 
@@ -387,10 +388,20 @@ QkdLink::GetCounters() const
     return m_counters;
 }
 
+QkdBytes
+QkdLink::TakeKeyBytes(size_t n)
+{
+    return m_keyStream.Bytes(n);
+}
+
 int64_t
 QkdLink::AssignStreams(int64_t stream)
 {
     m_sampler.SetStream(stream);
+    // Separate generator from the sampler's: drawing key bytes never shifts any sampled count.
+    m_keyStream = QkdByteSource(static_cast<uint64_t>(stream) * 0x9e3779b97f4a7c15ULL ^
+                                RngSeedManager::GetRun() * 0xd1b54a32d192ed03ULL ^
+                                RngSeedManager::GetSeed());
     return 1;
 }
 

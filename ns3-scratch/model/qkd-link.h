@@ -25,6 +25,7 @@
 
 #include "qkd-binomial-sampler.h"
 #include "qkd-key-buffer.h"
+#include "qkd-secret-sharing.h"
 
 #include "ns3/callback.h"
 #include "ns3/event-id.h"
@@ -150,6 +151,14 @@ class QkdLink : public Object
     Time GetFrameDuration() const;
     const QkdLinkCounters& GetCounters() const;
 
+    /**
+     * The next `n` bytes of this link's secret key, as both ends hold them. The buffers count
+     * key in bits; this is the material behind those bits for a consumer that needs the bytes
+     * (a key handed to an application). Both ends take key in the same order, so one stream,
+     * seeded per link and per run, stands for the identical key the two ends distilled.
+     */
+    QkdBytes TakeKeyBytes(size_t n);
+
     /** ns-3 convention: pin the random streams; returns how many streams were used. */
     int64_t AssignStreams(int64_t stream);
 
@@ -180,6 +189,7 @@ class QkdLink : public Object
     double m_flipProbability;
 
     QkdBinomialSampler m_sampler;
+    QkdByteSource m_keyStream{0}; //!< the key material both ends share (see TakeKeyBytes)
     EventId m_frameEvent;
     bool m_running;
 
