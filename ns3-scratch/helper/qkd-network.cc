@@ -9,9 +9,12 @@
 #include "ns3/ipv4-global-routing-helper.h"
 #include "ns3/ipv4-interface-container.h"
 #include "ns3/ipv4.h"
+#include "ns3/ipv4-list-routing-helper.h"
+#include "ns3/ipv4-static-routing-helper.h"
 #include "ns3/nix-vector-helper.h"
 #include "ns3/object-factory.h"
 #include "ns3/point-to-point-helper.h"
+#include "ns3/qkd-cached-global-routing.h"
 #include "ns3/queue-size.h"
 #include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
@@ -20,6 +23,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -38,6 +42,36 @@ constexpr int64_t DEMAND_STREAM_BASE = int64_t{1} << 36;
 constexpr int64_t INTERNET_STREAM_BASE = int64_t{1} << 40;
 
 constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
+
+/** Widths of the step arrays, computed once: the *Fields() lists build strings on every call,
+ * and sizes are needed per step and (in assertions) per row. */
+size_t
+LinkInputWidth()
+{
+    static const size_t width = QkdNetwork::LinkInputFields().size();
+    return width;
+}
+
+size_t
+LinkOutputWidth()
+{
+    static const size_t width = QkdNetwork::LinkOutputFields().size();
+    return width;
+}
+
+size_t
+DemandOutputWidth()
+{
+    static const size_t width = QkdNetwork::DemandOutputFields().size();
+    return width;
+}
+
+size_t
+NodeOutputWidth()
+{
+    static const size_t width = QkdNetwork::NodeOutputFields().size();
+    return width;
+}
 
 std::string
 Describe(const char* what, uint64_t index)
@@ -401,9 +435,20 @@ QkdNetwork::Build(uint64_t seed)
     m_nodes.Create(n);
     InternetStackHelper internet;
     Ipv4NixVectorHelper nixRouting;
+    // InternetStackHelper's default (static routing first, then global routing) with global
+    // routing's lookups cached: the same routes, without scanning every route per packet.
+    Ipv4StaticRoutingHelper staticRouting;
+    QkdCachedGlobalRoutingHelper globalRouting;
+    Ipv4ListRoutingHelper listRouting;
+    listRouting.Add(staticRouting, 0);
+    listRouting.Add(globalRouting, -10);
     if (m_classical.nixVectorRouting)
     {
         internet.SetRoutingHelper(nixRouting);
+    }
+    else
+    {
+        internet.SetRoutingHelper(listRouting);
     }
     internet.Install(m_nodes);
     internet.AssignStreams(m_nodes, INTERNET_STREAM_BASE);
@@ -539,6 +584,8 @@ QkdNetwork::BuildLinks()
     m_prevErrors.assign(m_links.size(), 0);
     m_stepQber.assign(m_links.size(), NaN);
     m_reportedQber.assign(2 * m_links.size(), NaN);
+    m_appliedInputs.assign(m_links.size() * LinkInputWidth(), NaN);
+    m_inputsApplied.assign(m_links.size(), 0);
 }
 
 void
@@ -787,15 +834,14 @@ QkdNetwork::NodeOutputFields()
 uint64_t
 QkdNetwork::GetInputSize() const
 {
-    return m_linkSpecs.size() * LinkInputFields().size();
+    return m_linkSpecs.size() * LinkInputWidth();
 }
 
 uint64_t
 QkdNetwork::GetOutputSize() const
 {
-    return 1 + m_linkSpecs.size() * LinkOutputFields().size() +
-           m_demandSpecs.size() * DemandOutputFields().size() +
-           m_trusted.size() * NodeOutputFields().size();
+    return 1 + m_linkSpecs.size() * LinkOutputWidth() + m_demandSpecs.size() * DemandOutputWidth() +
+           m_trusted.size() * NodeOutputWidth();
 }
 
 void
@@ -812,27 +858,37 @@ QkdNetwork::SetLinkInputs(const double* linkInputs, uint64_t nInputs)
         msg << "QkdNetwork: got " << nInputs << " link inputs, expected " << GetInputSize();
         throw std::invalid_argument(msg.str());
     }
-    const size_t width = LinkInputFields().size();
-    // Validate everything first so a bad row leaves every link on its previous inputs.
+    const size_t width = LinkInputWidth();
+    // Only rows that differ from the applied ones are checked and applied: a link whose inputs
+    // did not change (a static channel, an unchanged optimum) costs one comparison per step.
+    // Every changed row is checked before any is applied, so a bad row leaves every link on its
+    // previous inputs.
+    m_changedLinks.clear();
     for (size_t i = 0; i < m_links.size(); ++i)
     {
         const double* in = linkInputs + i * width;
-        Ptr<QkdLink> probe = CreateObject<QkdLink>();
+        if (m_inputsApplied[i] &&
+            std::memcmp(in, m_appliedInputs.data() + i * width, width * sizeof(double)) == 0)
+        {
+            continue;
+        }
         try
         {
-            probe->SetOperatingPoint(in[0], in[1], in[2], in[3]);
-            probe->SetPulseRateHz(in[4]);
+            QkdLink::ValidateInputs(in[0], in[1], in[2], in[3], in[4]);
         }
         catch (const std::invalid_argument& e)
         {
             throw std::invalid_argument(Describe("link", i) + ": " + e.what());
         }
+        m_changedLinks.push_back(static_cast<uint32_t>(i));
     }
-    for (size_t i = 0; i < m_links.size(); ++i)
+    for (uint32_t i : m_changedLinks)
     {
         const double* in = linkInputs + i * width;
         m_links[i]->SetOperatingPoint(in[0], in[1], in[2], in[3]);
         m_links[i]->SetPulseRateHz(in[4]);
+        std::copy(in, in + width, m_appliedInputs.begin() + i * width);
+        m_inputsApplied[i] = 1;
     }
 }
 
@@ -925,7 +981,7 @@ QkdNetwork::CollectOutputs(double* outputs, uint64_t nOutputs) const
         put(m_reportedQber[2 * i + 1]);
         put(static_cast<double>(a->GetLevelBits()) * scaleA);
         put(static_cast<double>(b->GetLevelBits()) * scaleB);
-        NS_ASSERT(static_cast<size_t>(out - start) == LinkOutputFields().size());
+        NS_ASSERT(static_cast<size_t>(out - start) == LinkOutputWidth());
     }
     for (const auto& demand : m_demands)
     {
@@ -957,7 +1013,7 @@ QkdNetwork::CollectOutputs(double* outputs, uint64_t nOutputs) const
         {
             put(static_cast<double>(d.routeMissing[r]));
         }
-        NS_ASSERT(static_cast<size_t>(out - start) == DemandOutputFields().size());
+        NS_ASSERT(static_cast<size_t>(out - start) == DemandOutputWidth());
     }
     for (uint32_t i = 0; i < m_trusted.size(); ++i)
     {
@@ -977,7 +1033,7 @@ QkdNetwork::CollectOutputs(double* outputs, uint64_t nOutputs) const
         put(static_cast<double>(m_agents[i]->GetBytesSent()));
         put(static_cast<double>(m_agents[i]->GetBytesReceived()));
         put(static_cast<double>(m_controlReceived[i]));
-        NS_ASSERT(static_cast<size_t>(out - start) == NodeOutputFields().size());
+        NS_ASSERT(static_cast<size_t>(out - start) == NodeOutputWidth());
     }
 }
 
