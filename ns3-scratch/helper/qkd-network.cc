@@ -19,6 +19,7 @@
 #include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
 #include "ns3/string.h"
+#include "ns3/traffic-control-helper.h"
 #include "ns3/uinteger.h"
 
 #include <algorithm>
@@ -79,6 +80,23 @@ Describe(const char* what, uint64_t index)
     std::ostringstream s;
     s << what << " " << index;
     return s.str();
+}
+
+/**
+ * Addresses for a classical channel's two devices, without the queue disc ns-3 adds by default.
+ *
+ * Why: Ipv4AddressHelper::Assign installs fq_codel on every device. The classical channel is
+ * modelled as rate + delay + a drop-tail device queue (`queuePackets`); the queue disc only ever
+ * holds packets while that device queue is full, which the scenarios never reach, yet it costs
+ * every packet a classification, a per-flow CoDel queue and trace calls, and its per-flow objects
+ * grow the memory every event touches. Without it packets go straight to the device queue.
+ */
+Ipv4InterfaceContainer
+AssignWithoutQueueDisc(Ipv4AddressHelper& addresses, const NetDeviceContainer& devices)
+{
+    Ipv4InterfaceContainer interfaces = addresses.Assign(devices);
+    TrafficControlHelper().Uninstall(devices);
+    return interfaces;
 }
 
 } // namespace
@@ -502,8 +520,9 @@ QkdNetwork::BuildLinks()
         Ipv4Address relayToB;
         if (spec.relay < 0)
         {
-            Ipv4InterfaceContainer ifs =
-                addresses.Assign(Connect(spec.a, spec.b, spec.lengthKm, spec.classical));
+            Ipv4InterfaceContainer ifs = AssignWithoutQueueDisc(
+                addresses,
+                Connect(spec.a, spec.b, spec.lengthKm, spec.classical));
             addresses.NewNetwork();
             addrs[0] = ifs.GetAddress(0);
             addrs[1] = ifs.GetAddress(1);
@@ -511,11 +530,13 @@ QkdNetwork::BuildLinks()
         else
         {
             const auto relay = static_cast<uint32_t>(spec.relay);
-            Ipv4InterfaceContainer armA =
-                addresses.Assign(Connect(spec.a, relay, spec.armAKm, spec.classical));
+            Ipv4InterfaceContainer armA = AssignWithoutQueueDisc(
+                addresses,
+                Connect(spec.a, relay, spec.armAKm, spec.classical));
             addresses.NewNetwork();
-            Ipv4InterfaceContainer armB =
-                addresses.Assign(Connect(relay, spec.b, spec.armBKm, spec.classical));
+            Ipv4InterfaceContainer armB = AssignWithoutQueueDisc(
+                addresses,
+                Connect(relay, spec.b, spec.armBKm, spec.classical));
             addresses.NewNetwork();
             addrs[0] = armA.GetAddress(0);
             addrs[1] = armB.GetAddress(1);
