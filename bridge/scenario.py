@@ -97,10 +97,10 @@ class StepResult:
     def nodes(self) -> pd.DataFrame:
         return self._frame("nodes", self.node_columns, "node")
 
-    def columns(self) -> dict[str, pd.DataFrame | dict[str, np.ndarray]]:
+    def columns(self) -> dict[str, dict[str, np.ndarray]]:
         """Every table of the step as `tables()` has them, links/demands/nodes as plain columns
         (index, time_s, counters...) so a recorder copies arrays instead of building frames."""
-        out: dict[str, pd.DataFrame | dict[str, np.ndarray]] = {}
+        out: dict[str, dict[str, np.ndarray]] = {}
         for name, index, columns in (
             ("links", "link", self.link_columns),
             ("demands", "demand", self.demand_columns),
@@ -112,10 +112,8 @@ class StepResult:
                 "time_s": np.full(n, self.time_s, dtype=np.float64),
                 **columns,
             }
-        if self.control_nodes is not None:
-            out["control_nodes"] = self.control_nodes
-        if self.control_links is not None:
-            out["control_links"] = self.control_links
+        if self.control is not None:
+            out.update(self.control.columns())
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
