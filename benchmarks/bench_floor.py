@@ -336,38 +336,34 @@ def main() -> None:
     if any(n < 6 for n in args.sizes) or args.sim_seconds <= 0:
         parser.error("sizes must be >= 6 nodes and --sim-seconds > 0")
 
+    print("1. CPU cost per ns-3 event: scenario step vs plain UDP chain, same process, same run")
+    print(
+        f"{'nodes':>5} {'links':>5} {'routing':>10} {'us/event':>9} {'UDP floor':>9} "
+        f"{'x floor':>7} {'events/sim s':>12} {'CPU s/sim s':>12} {'in ns-3':>7}",
+        flush=True,
+    )
     rows: list[SizeRow] = []
-    for n in args.sizes:
+    for n in args.sizes:  # each row printed when measured: a long run shows what it has
         nix = n >= args.nix_from
         routing = "nix-vector" if nix else "global"
         s = measure_scenario(n, args.sim_seconds, routing, args.seed)
         floor = measure_udp_chain(n, s["events_per_sim_s"], args.sim_seconds, nix)
-        rows.append(
-            SizeRow(
-                n,
-                int(s["links"]),
-                routing,
-                s["us_per_event"],
-                floor,
-                s["events_per_sim_s"],
-                s["cpu_per_sim_s"],
-                s["ns3_share"],
-            )
+        r = SizeRow(
+            n,
+            int(s["links"]),
+            routing,
+            s["us_per_event"],
+            floor,
+            s["events_per_sim_s"],
+            s["cpu_per_sim_s"],
+            s["ns3_share"],
         )
-    run = None if args.no_run_path else measure_run_path(args.run_steps)
-    physics = None if args.no_run_path else measure_physics(args.sizes, args.seed)
-    wire = None if args.no_wire else measure_wire_path(args.wire_steps, 10, args.seed)
-
-    print("1. CPU cost per ns-3 event: scenario step vs plain UDP chain, same process, same run")
-    print(
-        f"{'nodes':>5} {'links':>5} {'routing':>10} {'us/event':>9} {'UDP floor':>9} "
-        f"{'x floor':>7} {'events/sim s':>12} {'CPU s/sim s':>12} {'in ns-3':>7}"
-    )
-    for r in rows:
+        rows.append(r)
         print(
             f"{r.nodes:>5} {r.links:>5} {r.routing:>10} {r.scenario_us_per_event:>9.2f} "
             f"{r.floor_us_per_event:>9.2f} {r.ratio:>7.2f} {r.events_per_sim_s:>12.0f} "
-            f"{r.cpu_per_sim_s:>12.3f} {r.ns3_share:>7.0%}"
+            f"{r.cpu_per_sim_s:>12.3f} {r.ns3_share:>7.0%}",
+            flush=True,
         )
     big = [r for r in rows if r.nodes >= 50]
     if len(big) > 1:
@@ -375,6 +371,8 @@ def main() -> None:
             np.log([r.nodes for r in big]), np.log([r.cpu_per_sim_s for r in big]), 1
         )[0]
         print(f"CPU time per simulated second grows as nodes^{slope:.2f} from 50 nodes up")
+    run = None if args.no_run_path else measure_run_path(args.run_steps)
+    physics = None if args.no_run_path else measure_physics(args.sizes, args.seed)
     if run is not None:
         print(
             f"2. run path (six-node, baseline, {args.run_steps} steps): "
@@ -383,7 +381,8 @@ def main() -> None:
         )
     if physics is not None:
         text = ", ".join(f"{links} links {ms:.2f} ms" for links, ms in physics)
-        print(f"   link physics per step (drifting fibre, CPU): {text}")
+        print(f"   link physics per step (drifting fibre, CPU): {text}", flush=True)
+    wire = None if args.no_wire else measure_wire_path(args.wire_steps, 10, args.seed)
     if wire is not None:
         print(
             f"3. wire path (six-node env, baseline, {args.wire_steps} steps): in process "
