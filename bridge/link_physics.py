@@ -6,6 +6,10 @@ the scenario's preset + overrides + the topology's fibre data), moves the time-v
 processes (fibre drift, atmospheric fading), and asks qchannel for every link's operating point in
 a handful of vectorised calls (one per protocol and intensity mode), never one per link.
 
+The optimal intensity of BB84 links comes from `OptimalMuTables` (tabulated over loss once per
+hardware, interpolated): a drifting fibre changes the loss every step, and optimising anew each
+step was most of a small scenario's step. MDI links (two arm losses) are still optimised directly.
+
 Intercept-resend by a Byzantine end is applied here too (qchannel's attack model), so the QBER
 the network measures rises exactly as the physics says; the attack-free QBER is kept alongside as
 the "expected" value the control plane compares against.
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bridge.mu_table import OptimalMuTables, optimal_mu
 from bridge.scenario_plan import ScenarioPlan
 
 Array = NDArray[np.float64]
@@ -41,6 +46,11 @@ class LinkPoints:
 
 class LinkPhysics:
     """Link hardware and channel state as arrays; operating points from qchannel."""
+
+    #: Take the optimal intensity of BB84 links whose channel moves (fibre drift, source-rate
+    #: drift, free-space fading) from `OptimalMuTables` (False: optimise them every step, as
+    #: before the tables). A still link is optimised exactly, once (operating points are cached).
+    tabulate_mu = True
 
     def __init__(self, plan: ScenarioPlan, seed: int) -> None:
         from qchannel import get_preset
@@ -95,6 +105,19 @@ class LinkPhysics:
             self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0
         )
         self.mu = np.full(n, np.nan)
+        self._mu_tables = OptimalMuTables(
+            np.column_stack(
+                [
+                    self.detector_efficiency,
+                    self.dark_count_probability,
+                    self.misalignment_error,
+                    self.ec_inefficiency,
+                    self.basis_sifting,
+                    self.decoy_mu,
+                ]
+            ),
+            optimal_mu,
+        )
         self._cache: tuple[tuple, LinkPoints] | None = None
         self._drift = _OuGroups(
             [h.drift.sigma_db for h in hw], [h.drift.correlation_time_s for h in hw], seed, 1
@@ -106,6 +129,16 @@ class LinkPhysics:
             3,
         )
         self._fading = _FadingGroups([h.free_space for h in hw], seed)
+        # links whose operating point moves every step (so it is found anew every step)
+        self._point_moves = np.array(
+            [
+                h.drift.sigma_db > 0.0
+                or h.rate_drift.sigma_fraction > 0.0
+                or h.free_space is not None
+                for h in hw
+            ],
+            dtype=bool,
+        )
         self._update_losses()
 
     # state -------------------------------------------------------------------------------
@@ -182,11 +215,13 @@ class LinkPhysics:
             for name in ("gain", "qber", "sifting_ratio", "secret_fraction", "mu", "rate")
         }
         qber_clean = np.zeros(n)
+        optimal_mu = np.isnan(self.fixed_mu)
+        tabled = optimal_mu & self._point_moves & (self.protocol != "mdi") & self.tabulate_mu
         for protocol in ("bb84-decoy", "bb84-vacuum-weak", "mdi"):
-            for optimal in (True, False):
-                idx = np.flatnonzero(
-                    (self.protocol == protocol) & (np.isnan(self.fixed_mu) == optimal)
-                )
+            for optimal, chosen in ((True, tabled), (True, optimal_mu & ~tabled), (False, None)):
+                mine = self.protocol == protocol
+                mine &= ~optimal_mu if chosen is None else chosen
+                idx = np.flatnonzero(mine)
                 if idx.size == 0:
                     continue
                 # attacked links once more without the attack (the QBER they should show),
@@ -194,7 +229,10 @@ class LinkPhysics:
                 attacked = idx[attack[idx] > 0.0]
                 both = np.concatenate([idx, attacked])
                 attack_both = np.concatenate([attack[idx], np.zeros(attacked.size)])
-                point = self._evaluate(protocol, both, attack_both, optimal)
+                mu = None
+                if chosen is tabled:
+                    mu = self._mu_tables.optimal_mu(protocol, both, self.loss_db[both], attack_both)
+                point = self._evaluate(protocol, both, attack_both, optimal, mu)
                 n_idx = idx.size
                 out["gain"][idx] = point.gain[:n_idx]
                 out["qber"][idx] = point.qber[:n_idx]
@@ -218,7 +256,15 @@ class LinkPhysics:
             qber_no_attack=np.clip(qber_clean, 0.0, 0.5),
         )
 
-    def _evaluate(self, protocol: str, idx: np.ndarray, attack: Array, optimal: bool):
+    def _evaluate(
+        self,
+        protocol: str,
+        idx: np.ndarray,
+        attack: Array,
+        optimal: bool,
+        mu: Array | None = None,
+    ):
+        """Operating points of links `idx`: at `mu` if given, else optimal or their fixed mu."""
         from qchannel import Detector, Source, db_to_transmittance, link_operating_point
 
         detector = Detector(
@@ -227,7 +273,7 @@ class LinkPhysics:
         )
         source = Source(
             repetition_rate_hz=self.pulse_rate_hz[idx],
-            signal_mu=None if optimal else self.fixed_mu[idx],
+            signal_mu=mu if mu is not None else (None if optimal else self.fixed_mu[idx]),
             decoy_mu=self.decoy_mu[idx],
         )
         common = dict(

@@ -5,6 +5,11 @@ run interrupted after an hour would leave nothing. Rows are buffered and flushed
 `flush_every` steps as `TABLE/part-NNNNN.parquet`; `manifest.json` records how many steps are on
 disk and, at the end, that the run is complete. `read_run()` concatenates the parts.
 
+Why columns in preallocated arrays: a step's tables arrive as numpy columns (`StepResult.columns`)
+and are copied into one array per column sized for a whole chunk; a flush hands those arrays to
+pyarrow as they are. Building, concatenating and converting pandas frames every step cost more
+than the six-node simulation itself. DataFrames are still accepted (converted to columns).
+
 A directory holding a complete run is never overwritten unless the caller says so (`overwrite`),
 and an incomplete one is cleared before a rerun (the same seed regenerates it bit for bit).
 """
@@ -17,9 +22,61 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 MANIFEST = "manifest.json"
+
+#: One step's rows of one table: a DataFrame (its index becomes the first column) or columns of
+#: equal length, in order.
+TableRows = pd.DataFrame | Mapping[str, np.ndarray]
+
+
+def _as_columns(rows: TableRows) -> Mapping[str, np.ndarray]:
+    if isinstance(rows, pd.DataFrame):
+        frame = rows.reset_index()
+        return {str(name): frame[name].to_numpy() for name in frame.columns}
+    return rows
+
+
+class _ColumnBuffer:
+    """The rows of one table for up to one chunk of steps, one preallocated array per column."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray], steps: int) -> None:
+        n = len(next(iter(columns.values())))
+        self.names = ("step", *columns)
+        self.rows = 0
+        self.arrays = {"step": np.empty(steps * n, dtype=np.int64)}
+        for name, values in columns.items():
+            self.arrays[name] = np.empty(steps * n, dtype=np.asarray(values).dtype)
+
+    def accepts(self, columns: Mapping[str, np.ndarray]) -> bool:
+        """Same columns in the same order, and values that fit the arrays' dtypes unchanged."""
+        if tuple(columns) != self.names[1:]:
+            return False
+        return all(
+            np.result_type(self.arrays[name].dtype, np.asarray(values).dtype)
+            == self.arrays[name].dtype
+            for name, values in columns.items()
+        )
+
+    def append(self, step: int, columns: Mapping[str, np.ndarray]) -> None:
+        n = len(next(iter(columns.values())))
+        end = self.rows + n
+        if end > len(self.arrays["step"]):
+            for name, array in self.arrays.items():
+                grown = np.empty(max(end, 2 * len(array)), dtype=array.dtype)
+                grown[: self.rows] = array[: self.rows]
+                self.arrays[name] = grown
+        self.arrays["step"][self.rows : end] = step
+        for name, values in columns.items():
+            self.arrays[name][self.rows : end] = values
+        self.rows = end
+
+    def table(self) -> pa.Table:
+        return pa.table({name: self.arrays[name][: self.rows] for name in self.names})
 
 
 class RunDirectoryError(ValueError):
@@ -39,7 +96,7 @@ class MetricsRecorder:
     ) -> None:
         self.out_dir = Path(out_dir)
         self.flush_every = max(1, flush_every)
-        self._pending: dict[str, list[pd.DataFrame]] = {}
+        self._pending: dict[str, list[_ColumnBuffer]] = {}
         self._parts: dict[str, int] = {}
         self._steps_buffered = 0
         self._steps_written = 0
@@ -68,29 +125,36 @@ class MetricsRecorder:
             shutil.rmtree(self.out_dir)
         self.out_dir.mkdir(parents=True)
 
-    def record(self, step: int, tables: Mapping[str, pd.DataFrame]) -> None:
+    def record(self, step: int, tables: Mapping[str, TableRows]) -> None:
         """Add one step's rows (each table gets a `step` column) and flush when due."""
-        for name, frame in tables.items():
-            frame = frame.reset_index()
-            frame.insert(0, "step", step)
-            self._pending.setdefault(name, []).append(frame)
+        for name, rows in tables.items():
+            columns = _as_columns(rows)
+            if not columns:
+                continue
+            buffers = self._pending.setdefault(name, [])
+            if not buffers or not buffers[-1].accepts(columns):
+                # a new layout (columns or dtypes changed) starts a new buffer; the chunk's
+                # Parquet part holds both, as pandas would have concatenated them
+                buffers.append(_ColumnBuffer(columns, self.flush_every))
+            buffers[-1].append(step, columns)
         self._steps_buffered += 1
         if self._steps_buffered >= self.flush_every:
             self.flush()
 
     def flush(self) -> None:
-        for name, frames in self._pending.items():
-            if not frames:
+        for name, buffers in self._pending.items():
+            if not buffers:
                 continue
             table_dir = self.out_dir / name
             table_dir.mkdir(exist_ok=True)
             part = self._parts.get(name, 0)
-            data = pd.concat(frames, ignore_index=True)
+            tables = [buffer.table() for buffer in buffers]
+            data = tables[0] if len(tables) == 1 else _concat(tables)
             tmp = table_dir / f".part-{part:05d}.parquet.tmp"
-            data.to_parquet(tmp, index=False)
+            pq.write_table(data, tmp)
             tmp.replace(table_dir / f"part-{part:05d}.parquet")
             self._parts[name] = part + 1
-            frames.clear()
+            buffers.clear()
         self._steps_written += self._steps_buffered
         self._steps_buffered = 0
         self._manifest["steps_written"] = self._steps_written
@@ -107,6 +171,12 @@ class MetricsRecorder:
         tmp = self.out_dir / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(self._manifest, indent=2, default=str))
         tmp.replace(self.out_dir / MANIFEST)
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Tables of different layouts as one (missing columns null, types widened), like pd.concat."""
+    frame = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def read_run(out_dir: str | Path) -> dict[str, pd.DataFrame]:

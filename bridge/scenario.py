@@ -125,6 +125,25 @@ class StepResult:
     def nodes(self) -> pd.DataFrame:
         return self._frame("nodes", self.node_columns, "node")
 
+    def columns(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every table of the step as `tables()` has them, links/demands/nodes as plain columns
+        (index, time_s, counters...) so a recorder copies arrays instead of building frames."""
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for name, index, columns in (
+            ("links", "link", self.link_columns),
+            ("demands", "demand", self.demand_columns),
+            ("nodes", "node", self.node_columns),
+        ):
+            n = len(next(iter(columns.values()))) if columns else 0
+            out[name] = {
+                index: np.arange(n, dtype=np.int64),
+                "time_s": np.full(n, self.time_s, dtype=np.float64),
+                **columns,
+            }
+        if self.control is not None:
+            out.update(self.control.columns())
+        return out
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the step by name (what a run records)."""
         out = {"links": self.links, "demands": self.demands, "nodes": self.nodes}

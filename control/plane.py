@@ -70,6 +70,13 @@ class ControlOutcome:
         """Per link: trusted, vote, agreed QBER."""
         return self._plane.link_table(self.decision)
 
+    def columns(self) -> dict[str, dict[str, np.ndarray]]:
+        """Both tables as columns (what `nodes`/`links` hold, index first), for a recorder."""
+        return {
+            "control_nodes": self._plane.node_columns(self.decision),
+            "control_links": self._plane.link_columns(self.decision),
+        }
+
 
 class ControlPlane:
     """Feeds a scenario's reports to a coordinator every step and applies its decisions."""
@@ -286,27 +293,42 @@ class ControlPlane:
         return changed
 
     # tables -----------------------------------------------------------------------------
-    def node_table(self, decision: StepDecision | None) -> pd.DataFrame:
-        """Per node for `decision` (None: no decision yet, every node at weight 1)."""
+    def node_columns(self, decision: StepDecision | None) -> dict[str, np.ndarray]:
+        """Per node for `decision` (None: no decision yet, every node at weight 1), as columns:
+        a recorder copies them as they are, without building a frame per step."""
         d = decision
         n = len(self.members)
-        frame = pd.DataFrame({"node": self.members})
-        frame["weight"] = d.weights if d is not None else np.ones(n)
-        frame["consensus_weight"] = d.consensus_weights if d is not None else np.ones(n)
-        frame["error"] = d.errors if d is not None else np.zeros(n)
-        frame["faulty"] = d.faulty if d is not None else np.zeros(n, dtype=bool)
-        return frame.set_index("node")
+        return {
+            "node": np.asarray(self.members, dtype=np.int64),
+            "weight": np.asarray(d.weights) if d is not None else np.ones(n),
+            "consensus_weight": np.asarray(d.consensus_weights) if d is not None else np.ones(n),
+            "error": np.asarray(d.errors) if d is not None else np.zeros(n),
+            "faulty": np.asarray(d.faulty) if d is not None else np.zeros(n, dtype=bool),
+        }
 
-    def link_table(self, decision: StepDecision | None) -> pd.DataFrame:
-        """Per link for `decision` (None: no decision yet, every link trusted)."""
+    def link_columns(self, decision: StepDecision | None) -> dict[str, np.ndarray]:
+        """Per link for `decision` (None: no decision yet, every link trusted), as columns."""
         d = decision
         n_links = len(self.plan.links)
-        frame = pd.DataFrame({"link": range(n_links)})
-        frame["trusted"] = d.trusted.astype(bool) if d is not None else np.ones(n_links, bool)
-        frame["vote"] = d.vote if d is not None else np.zeros(n_links)
-        frame["agreed_qber"] = d.agreed["qber"] if d is not None else np.full(n_links, np.nan)
-        frame["disputed"] = d.disputed if d is not None else np.zeros(n_links, dtype=bool)
-        return frame.set_index("link")
+        return {
+            "link": np.arange(n_links, dtype=np.int64),
+            "trusted": d.trusted.astype(bool) if d is not None else np.ones(n_links, bool),
+            "vote": np.asarray(d.vote) if d is not None else np.zeros(n_links),
+            "agreed_qber": (
+                np.asarray(d.agreed["qber"]) if d is not None else np.full(n_links, np.nan)
+            ),
+            "disputed": (
+                np.asarray(d.disputed) if d is not None else np.zeros(n_links, dtype=bool)
+            ),
+        }
+
+    def node_table(self, decision: StepDecision | None) -> pd.DataFrame:
+        """`node_columns` as a frame indexed by node."""
+        return pd.DataFrame(self.node_columns(decision)).set_index("node")
+
+    def link_table(self, decision: StepDecision | None) -> pd.DataFrame:
+        """`link_columns` as a frame indexed by link."""
+        return pd.DataFrame(self.link_columns(decision)).set_index("link")
 
     def stats(self) -> dict[str, Any]:
         d = self.last

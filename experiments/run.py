@@ -91,7 +91,7 @@ def run_scenario(
             scenario.attach_control(ControlPlane(config, scenario.plan, scenario))
             for _ in tqdm(range(config.steps), desc=config.name, unit="step", disable=not progress):
                 result = scenario.step()
-                recorder.record(result.step, result.tables())
+                recorder.record(result.step, result.columns())
                 if on_step is not None:
                     on_step(result)
         complete = True

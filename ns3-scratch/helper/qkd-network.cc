@@ -9,17 +9,22 @@
 #include "ns3/ipv4-global-routing-helper.h"
 #include "ns3/ipv4-interface-container.h"
 #include "ns3/ipv4.h"
+#include "ns3/ipv4-list-routing-helper.h"
+#include "ns3/ipv4-static-routing-helper.h"
 #include "ns3/nix-vector-helper.h"
 #include "ns3/object-factory.h"
 #include "ns3/point-to-point-helper.h"
+#include "ns3/qkd-cached-global-routing.h"
 #include "ns3/queue-size.h"
 #include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
 #include "ns3/string.h"
+#include "ns3/traffic-control-helper.h"
 #include "ns3/uinteger.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -39,12 +44,59 @@ constexpr int64_t INTERNET_STREAM_BASE = int64_t{1} << 40;
 
 constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
 
+/** Widths of the step arrays, computed once: the *Fields() lists build strings on every call,
+ * and sizes are needed per step and (in assertions) per row. */
+size_t
+LinkInputWidth()
+{
+    static const size_t width = QkdNetwork::LinkInputFields().size();
+    return width;
+}
+
+size_t
+LinkOutputWidth()
+{
+    static const size_t width = QkdNetwork::LinkOutputFields().size();
+    return width;
+}
+
+size_t
+DemandOutputWidth()
+{
+    static const size_t width = QkdNetwork::DemandOutputFields().size();
+    return width;
+}
+
+size_t
+NodeOutputWidth()
+{
+    static const size_t width = QkdNetwork::NodeOutputFields().size();
+    return width;
+}
+
 std::string
 Describe(const char* what, uint64_t index)
 {
     std::ostringstream s;
     s << what << " " << index;
     return s.str();
+}
+
+/**
+ * Addresses for a classical channel's two devices, without the queue disc ns-3 adds by default.
+ *
+ * Why: Ipv4AddressHelper::Assign installs fq_codel on every device. The classical channel is
+ * modelled as rate + delay + a drop-tail device queue (`queuePackets`); the queue disc only ever
+ * holds packets while that device queue is full, which the scenarios never reach, yet it costs
+ * every packet a classification, a per-flow CoDel queue and trace calls, and its per-flow objects
+ * grow the memory every event touches. Without it packets go straight to the device queue.
+ */
+Ipv4InterfaceContainer
+AssignWithoutQueueDisc(Ipv4AddressHelper& addresses, const NetDeviceContainer& devices)
+{
+    Ipv4InterfaceContainer interfaces = addresses.Assign(devices);
+    TrafficControlHelper().Uninstall(devices);
+    return interfaces;
 }
 
 } // namespace
@@ -401,9 +453,20 @@ QkdNetwork::Build(uint64_t seed)
     m_nodes.Create(n);
     InternetStackHelper internet;
     Ipv4NixVectorHelper nixRouting;
+    // InternetStackHelper's default (static routing first, then global routing) with global
+    // routing's lookups cached: the same routes, without scanning every route per packet.
+    Ipv4StaticRoutingHelper staticRouting;
+    QkdCachedGlobalRoutingHelper globalRouting;
+    Ipv4ListRoutingHelper listRouting;
+    listRouting.Add(staticRouting, 0);
+    listRouting.Add(globalRouting, -10);
     if (m_classical.nixVectorRouting)
     {
         internet.SetRoutingHelper(nixRouting);
+    }
+    else
+    {
+        internet.SetRoutingHelper(listRouting);
     }
     internet.Install(m_nodes);
     internet.AssignStreams(m_nodes, INTERNET_STREAM_BASE);
@@ -457,8 +520,9 @@ QkdNetwork::BuildLinks()
         Ipv4Address relayToB;
         if (spec.relay < 0)
         {
-            Ipv4InterfaceContainer ifs =
-                addresses.Assign(Connect(spec.a, spec.b, spec.lengthKm, spec.classical));
+            Ipv4InterfaceContainer ifs = AssignWithoutQueueDisc(
+                addresses,
+                Connect(spec.a, spec.b, spec.lengthKm, spec.classical));
             addresses.NewNetwork();
             addrs[0] = ifs.GetAddress(0);
             addrs[1] = ifs.GetAddress(1);
@@ -466,11 +530,13 @@ QkdNetwork::BuildLinks()
         else
         {
             const auto relay = static_cast<uint32_t>(spec.relay);
-            Ipv4InterfaceContainer armA =
-                addresses.Assign(Connect(spec.a, relay, spec.armAKm, spec.classical));
+            Ipv4InterfaceContainer armA = AssignWithoutQueueDisc(
+                addresses,
+                Connect(spec.a, relay, spec.armAKm, spec.classical));
             addresses.NewNetwork();
-            Ipv4InterfaceContainer armB =
-                addresses.Assign(Connect(relay, spec.b, spec.armBKm, spec.classical));
+            Ipv4InterfaceContainer armB = AssignWithoutQueueDisc(
+                addresses,
+                Connect(relay, spec.b, spec.armBKm, spec.classical));
             addresses.NewNetwork();
             addrs[0] = armA.GetAddress(0);
             addrs[1] = armB.GetAddress(1);
@@ -539,6 +605,8 @@ QkdNetwork::BuildLinks()
     m_prevErrors.assign(m_links.size(), 0);
     m_stepQber.assign(m_links.size(), NaN);
     m_reportedQber.assign(2 * m_links.size(), NaN);
+    m_appliedInputs.assign(m_links.size() * LinkInputWidth(), NaN);
+    m_inputsApplied.assign(m_links.size(), 0);
 }
 
 void
@@ -872,15 +940,14 @@ QkdNetwork::NodeOutputFields()
 uint64_t
 QkdNetwork::GetInputSize() const
 {
-    return m_linkSpecs.size() * LinkInputFields().size();
+    return m_linkSpecs.size() * LinkInputWidth();
 }
 
 uint64_t
 QkdNetwork::GetOutputSize() const
 {
-    return 1 + m_linkSpecs.size() * LinkOutputFields().size() +
-           m_demandSpecs.size() * DemandOutputFields().size() +
-           m_trusted.size() * NodeOutputFields().size();
+    return 1 + m_linkSpecs.size() * LinkOutputWidth() + m_demandSpecs.size() * DemandOutputWidth() +
+           m_trusted.size() * NodeOutputWidth();
 }
 
 void
@@ -897,27 +964,37 @@ QkdNetwork::SetLinkInputs(const double* linkInputs, uint64_t nInputs)
         msg << "QkdNetwork: got " << nInputs << " link inputs, expected " << GetInputSize();
         throw std::invalid_argument(msg.str());
     }
-    const size_t width = LinkInputFields().size();
-    // Validate everything first so a bad row leaves every link on its previous inputs.
+    const size_t width = LinkInputWidth();
+    // Only rows that differ from the applied ones are checked and applied: a link whose inputs
+    // did not change (a static channel, an unchanged optimum) costs one comparison per step.
+    // Every changed row is checked before any is applied, so a bad row leaves every link on its
+    // previous inputs.
+    m_changedLinks.clear();
     for (size_t i = 0; i < m_links.size(); ++i)
     {
         const double* in = linkInputs + i * width;
-        Ptr<QkdLink> probe = CreateObject<QkdLink>();
+        if (m_inputsApplied[i] &&
+            std::memcmp(in, m_appliedInputs.data() + i * width, width * sizeof(double)) == 0)
+        {
+            continue;
+        }
         try
         {
-            probe->SetOperatingPoint(in[0], in[1], in[2], in[3]);
-            probe->SetPulseRateHz(in[4]);
+            QkdLink::ValidateInputs(in[0], in[1], in[2], in[3], in[4]);
         }
         catch (const std::invalid_argument& e)
         {
             throw std::invalid_argument(Describe("link", i) + ": " + e.what());
         }
+        m_changedLinks.push_back(static_cast<uint32_t>(i));
     }
-    for (size_t i = 0; i < m_links.size(); ++i)
+    for (uint32_t i : m_changedLinks)
     {
         const double* in = linkInputs + i * width;
         m_links[i]->SetOperatingPoint(in[0], in[1], in[2], in[3]);
         m_links[i]->SetPulseRateHz(in[4]);
+        std::copy(in, in + width, m_appliedInputs.begin() + i * width);
+        m_inputsApplied[i] = 1;
     }
 }
 
@@ -1010,7 +1087,7 @@ QkdNetwork::CollectOutputs(double* outputs, uint64_t nOutputs) const
         put(m_reportedQber[2 * i + 1]);
         put(static_cast<double>(a->GetLevelBits()) * scaleA);
         put(static_cast<double>(b->GetLevelBits()) * scaleB);
-        NS_ASSERT(static_cast<size_t>(out - start) == LinkOutputFields().size());
+        NS_ASSERT(static_cast<size_t>(out - start) == LinkOutputWidth());
     }
     for (const auto& demand : m_demands)
     {
@@ -1046,7 +1123,7 @@ QkdNetwork::CollectOutputs(double* outputs, uint64_t nOutputs) const
         {
             put(static_cast<double>(d.routeMissing[r]));
         }
-        NS_ASSERT(static_cast<size_t>(out - start) == DemandOutputFields().size());
+        NS_ASSERT(static_cast<size_t>(out - start) == DemandOutputWidth());
     }
     for (uint32_t i = 0; i < m_trusted.size(); ++i)
     {
@@ -1066,7 +1143,7 @@ QkdNetwork::CollectOutputs(double* outputs, uint64_t nOutputs) const
         put(static_cast<double>(m_agents[i]->GetBytesSent()));
         put(static_cast<double>(m_agents[i]->GetBytesReceived()));
         put(static_cast<double>(m_controlReceived[i]));
-        NS_ASSERT(static_cast<size_t>(out - start) == NodeOutputFields().size());
+        NS_ASSERT(static_cast<size_t>(out - start) == NodeOutputWidth());
     }
 }
 

@@ -305,6 +305,9 @@ class QkdNetwork
     std::vector<uint64_t> m_prevErrors;
     std::vector<double> m_stepQber;
     std::vector<double> m_reportedQber; //!< 2 per link (end a, end b)
+    std::vector<double> m_appliedInputs; //!< links x LinkInputFields, as last applied
+    std::vector<uint8_t> m_inputsApplied; //!< per link: m_appliedInputs holds its inputs
+    std::vector<uint32_t> m_changedLinks;  //!< scratch of SetLinkInputs
 
     void RecordControlEvent(double kind, uint64_t id, uint32_t node);
     void FireControlTimer(uint64_t handle, uint32_t node);

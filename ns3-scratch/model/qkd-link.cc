@@ -35,6 +35,26 @@ RequireInRange(const char* name, double value, double low, double high)
     }
 }
 
+void
+RequireOperatingPoint(double gain, double qber, double siftingRatio, double secretFraction)
+{
+    RequireInRange("gain", gain, 0.0, 1.0);
+    RequireInRange("qber", qber, 0.0, 0.5);
+    RequireInRange("sifting ratio", siftingRatio, 0.0, 1.0);
+    RequireInRange("secret fraction", secretFraction, 0.0, 1.0);
+}
+
+void
+RequirePulseRate(double pulseRateHz)
+{
+    if (!(pulseRateHz >= 1.0 && std::isfinite(pulseRateHz)))
+    {
+        std::ostringstream msg;
+        msg << "QkdLink: pulse rate " << pulseRateHz << " Hz must be a finite value >= 1 Hz";
+        throw std::invalid_argument(msg.str());
+    }
+}
+
 } // namespace
 
 TypeId
@@ -133,10 +153,7 @@ QkdLink::Stop()
 void
 QkdLink::SetOperatingPoint(double gain, double qber, double siftingRatio, double secretFraction)
 {
-    RequireInRange("gain", gain, 0.0, 1.0);
-    RequireInRange("qber", qber, 0.0, 0.5);
-    RequireInRange("sifting ratio", siftingRatio, 0.0, 1.0);
-    RequireInRange("secret fraction", secretFraction, 0.0, 1.0);
+    RequireOperatingPoint(gain, qber, siftingRatio, secretFraction);
     m_gain = gain;
     m_qber = qber;
     m_siftingRatio = siftingRatio;
@@ -146,13 +163,19 @@ QkdLink::SetOperatingPoint(double gain, double qber, double siftingRatio, double
 void
 QkdLink::SetPulseRateHz(double pulseRateHz)
 {
-    if (!(pulseRateHz >= 1.0 && std::isfinite(pulseRateHz)))
-    {
-        std::ostringstream msg;
-        msg << "QkdLink: pulse rate " << pulseRateHz << " Hz must be a finite value >= 1 Hz";
-        throw std::invalid_argument(msg.str());
-    }
+    RequirePulseRate(pulseRateHz);
     m_pulseRateHz = pulseRateHz;
+}
+
+void
+QkdLink::ValidateInputs(double gain,
+                        double qber,
+                        double siftingRatio,
+                        double secretFraction,
+                        double pulseRateHz)
+{
+    RequireOperatingPoint(gain, qber, siftingRatio, secretFraction);
+    RequirePulseRate(pulseRateHz);
 }
 
 void

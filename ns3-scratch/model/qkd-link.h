@@ -118,6 +118,15 @@ class QkdLink : public Object
     void SetOperatingPoint(double gain, double qber, double siftingRatio, double secretFraction);
     /** Source repetition rate in Hz; takes effect from the next frame. */
     void SetPulseRateHz(double pulseRateHz);
+    /**
+     * Throw std::invalid_argument as SetOperatingPoint/SetPulseRateHz would, changing nothing:
+     * a network checks every link's new inputs before applying any (no object needed).
+     */
+    static void ValidateInputs(double gain,
+                               double qber,
+                               double siftingRatio,
+                               double secretFraction,
+                               double pulseRateHz);
     /** Probability that the relay flips an announced BSM result (Byzantine MDI relay). */
     void SetAnnouncementFlipProbability(double probability);
     /** Switch protocol (the bridge sets the matching operating point). */

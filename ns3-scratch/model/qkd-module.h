@@ -8,6 +8,7 @@
 #include "ns3/qkd-key-buffer.h"
 #include "ns3/qkd-link.h"
 #include "ns3/qkd-byzantine.h"
+#include "ns3/qkd-cached-global-routing.h"
 #include "ns3/qkd-header.h"
 #include "ns3/qkd-key-demand.h"
 #include "ns3/qkd-key-manager.h"
