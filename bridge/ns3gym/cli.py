@@ -69,7 +69,7 @@ def gym_sim(
     port = _pick("--port", port, "--openGymPort", open_gym_port) or DEFAULT_PORT
     seed = _pick("--seed", seed, "--simSeed", sim_seed)
     if not (timeout_s > 0 and math.isfinite(timeout_s)):  # zmq's timeout is a C int of ms
-        raise _fail(f"--timeout-s must be a finite number of seconds > 0, got {timeout_s}", 2)
+        raise _fail(f"--timeout-s must be > 0 and finite, got {timeout_s}", 2)
     if timeout_s > MAX_TIMEOUT_S:
         raise _fail(
             f"--timeout-s must be at most {MAX_TIMEOUT_S:g} s (24 days), got {timeout_s:g}", 2
