@@ -200,7 +200,9 @@ def _remove_listed(out_dir: Path, files: list[str]) -> None:
     for name in files:
         path = out_dir.joinpath(*PurePosixPath(name).parts)
         folders.add(path.parent)
-        if path.is_file() and not path.is_symlink():
+        if path.parent.is_symlink() or path.is_symlink():
+            continue  # a link may point at the user's files elsewhere: never follow it
+        if path.is_file():
             path.unlink()
     for folder in folders:
         if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):

@@ -9,9 +9,9 @@ estimate, before ns-3 is touched. A run that is only slow can go ahead with `all
 true` in the scenario (or `qkdnet run --allow-expensive`); one that cannot work at all (a frame
 shorter than the tick, a block too large to send) is always refused.
 
-The wall-time rates below were measured on the development machine (2 shared cores, see
-benchmarks/bench_scenario_cost.py) and are deliberately rough: they decide between "seconds" and
-"hours", not between 10 and 12 minutes.
+The wall-time rates below come from benchmarks/bench_scenario_cost.py on the development machine
+and are deliberately rough: they decide between "seconds" and "hours", not between 10 and 12
+minutes.
 """
 
 from __future__ import annotations
@@ -29,9 +29,13 @@ if TYPE_CHECKING:  # pragma: no cover
 MIN_FRAME_S = 1e-6  # a frame's duration is rounded to whole ns: >= 1000 ticks keeps that < 0.1 %
 MAX_WALL_S = 3600.0  # a run estimated above this is refused unless allow_expensive
 MAX_NODES = 20_000  # topology size ceiling (ns-3 memory: ~0.5 MB per node with its stack)
-# wall seconds per unit of simulated work, measured (benchmarks/bench_scenario_cost.py)
+# Wall seconds per unit of simulated work. benchmarks/bench_scenario_cost.py measured 12.5 us per
+# frame, 5.6 us per block and 171 us per request on the 2-core development machine at load ~16
+# (its processes got ~1/8 of a core: 6.8 s CPU in 62.7 s wall), i.e. ~1.6, ~0.7 and ~21 us of
+# CPU. The values below sit between the two, on the cheap side: a run is refused only when even
+# an optimistic estimate says hours.
 WALL_S_PER_FRAME = 2e-6
-WALL_S_PER_BLOCK = 2e-4  # sifting, EC rounds, verification, PA: ~10 messages over the network
+WALL_S_PER_BLOCK = 1e-5  # sifting, EC rounds, verification, PA over the classical network
 WALL_S_PER_REQUEST = 1e-4  # one key request relayed over a few hops
 GLOBAL_ROUTING_S_AT_1000 = 104.0  # ns-3 global routing grows ~ n^3 (README: 104 s at 1000 nodes)
 NIX_ROUTING_S_AT_1000 = 1.0
