@@ -165,3 +165,17 @@ def test_rerun_of_incomplete_run_keeps_foreign_files(tmp_path: Path):
     assert (out / "figures" / "fig.png").read_text() == "png"
     assert read_manifest(out)["files"] == ["links/part-00000.parquet"]
     assert read_run(out)["links"]["x"].tolist() == [7]
+
+
+def test_allow_expensive_lets_a_costly_scenario_through():
+    """The cost ceiling is a default, not a wall: `allow_expensive` (or --allow-expensive) lifts
+    it, while what cannot work at all stays refused by validation."""
+    from bridge.scenario_config import ScenarioError, load_scenario
+    from bridge.scenario_cost import check_synthetic_size
+
+    case = CORPUS / "waxman-global-routing.yaml"
+    with pytest.raises(ScenarioError, match="routing"):
+        check_synthetic_size(load_scenario(case))
+    check_synthetic_size(load_scenario(case, allow_expensive=True))
+    with pytest.raises(ScenarioError, match="step_s"):
+        load_scenario(CORPUS / "step-huge.yaml", allow_expensive=True)
