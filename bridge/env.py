@@ -82,10 +82,14 @@ class QkdNetworkEnv(gym.Env):
         *,
         max_steps: int | None = None,
         plan: ScenarioPlan | None = None,
+        watchdog_s: float | None = None,
     ) -> None:
         """`scenario`: a scenario YAML (or a validated config); `max_steps` caps an episode
-        (default: the scenario's `steps`); `plan` reuses an already planned topology."""
+        (default: the scenario's `steps`); `plan` reuses an already planned topology;
+        `watchdog_s`: see `QkdScenario` (a step without simulated progress stops the process).
+        An env dropped without `close()` frees ns-3 when it is garbage-collected."""
         super().__init__()
+        self._watchdog_s = watchdog_s
         self.config = scenario if isinstance(scenario, ScenarioConfig) else load_scenario(scenario)
         self.max_steps = max_steps or self.config.steps
         if plan is None:
@@ -171,7 +175,7 @@ class QkdNetworkEnv(gym.Env):
             self.scenario = None
         config = self.config.model_copy(update={"seed": int(seed)})
         self.plan = self._replan(config)
-        self.scenario = QkdScenario(config, plan=self.plan)
+        self.scenario = QkdScenario(config, plan=self.plan, watchdog_s=self._watchdog_s)
         self._plane = None
         if self.config.control.mode in ("abft", "baseline"):
             from control.plane import ControlPlane  # networkx, pandas: once an env resets

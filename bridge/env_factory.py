@@ -22,3 +22,8 @@ def make_env(scenario_path: str | Path, seed: int | None = None) -> gym.Env:
 
     config = load_scenario(scenario_path, seed=seed)
     return QkdNetworkEnv(config)
+
+
+# ns-3's Simulator is one per process: vector envs host these envs one per process
+# (control.dra.vector's "auto" vectorisation reads this mark).
+make_env.one_per_process = True  # type: ignore[attr-defined]

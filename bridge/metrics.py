@@ -12,14 +12,17 @@ than the six-node simulation itself. DataFrames are still accepted (converted to
 
 A directory holding a complete run is never overwritten unless the caller says so (`overwrite`),
 and an incomplete one is cleared before a rerun (the same seed regenerates it bit for bit).
+Clearing removes only the files the manifest lists (`files`: every part the run wrote, relative
+to the directory) and the manifest itself: whatever else a user keeps in that directory stays.
+A manifest that cannot be read (truncated, not an object, no file list) is never guessed at: the
+run stops with one line naming it.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -83,6 +86,26 @@ class RunDirectoryError(ValueError):
     """The output directory holds results that must not be overwritten."""
 
 
+def check_run_directory(out_dir: Path, *, overwrite: bool) -> dict[str, Any] | None:
+    """Check that `out_dir` may receive a run (without touching it); return the manifest of the
+    earlier run there, if any. Every refusal is one RunDirectoryError naming the path."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunDirectoryError(f"{out_dir}: is a file, not a directory; choose another --out")
+    manifest_path = out_dir / MANIFEST
+    if manifest_path.exists() or manifest_path.is_symlink():
+        manifest = read_manifest(out_dir)
+        if manifest["complete"] and not overwrite:
+            raise RunDirectoryError(
+                f"{out_dir}: holds a complete run; choose another --out or pass --overwrite"
+            )
+        return manifest
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise RunDirectoryError(
+            f"{out_dir}: exists and is not a qkdnet run directory; choose another --out"
+        )
+    return None
+
+
 class MetricsRecorder:
     """Collects DataFrames per table and step, flushes them as Parquet parts."""
 
@@ -100,30 +123,24 @@ class MetricsRecorder:
         self._parts: dict[str, int] = {}
         self._steps_buffered = 0
         self._steps_written = 0
+        self._files: list[str] = []
         self._prepare(overwrite)
         self._manifest: dict[str, Any] = {
             "metadata": dict(metadata),
             "steps_written": 0,
             "complete": False,
+            "files": self._files,
         }
         self._write_manifest()
 
     def _prepare(self, overwrite: bool) -> None:
-        manifest = self.out_dir / MANIFEST
-        if manifest.exists():
-            complete = json.loads(manifest.read_text()).get("complete", False)
-            if complete and not overwrite:
-                raise RunDirectoryError(
-                    f"{self.out_dir}: holds a complete run; "
-                    "choose another --out or pass --overwrite"
-                )
-        elif self.out_dir.exists() and any(self.out_dir.iterdir()):
-            raise RunDirectoryError(
-                f"{self.out_dir}: exists and is not a qkdnet run directory; choose another --out"
-            )
-        if self.out_dir.exists():
-            shutil.rmtree(self.out_dir)
-        self.out_dir.mkdir(parents=True)
+        manifest = check_run_directory(self.out_dir, overwrite=overwrite)
+        if manifest is not None:
+            _remove_listed(self.out_dir, manifest["files"])
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirectoryError(f"{self.out_dir}: cannot create: {exc.strerror}") from None
 
     def record(self, step: int, tables: Mapping[str, TableRows]) -> None:
         """Add one step's rows (each table gets a `step` column) and flush when due."""
@@ -153,6 +170,7 @@ class MetricsRecorder:
             tmp = table_dir / f".part-{part:05d}.parquet.tmp"
             pq.write_table(data, tmp)
             tmp.replace(table_dir / f"part-{part:05d}.parquet")
+            self._files.append(f"{name}/part-{part:05d}.parquet")
             self._parts[name] = part + 1
             buffers.clear()
         self._steps_written += self._steps_buffered
@@ -180,19 +198,83 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
 
 
 def read_run(out_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """All tables of a run directory (complete or not), each as one DataFrame."""
+    """All tables of a run directory (complete or not), each as one DataFrame: exactly the parts
+    its manifest lists, so files a user keeps beside them are never mixed in."""
     out_dir = Path(out_dir)
-    if not (out_dir / MANIFEST).exists():
-        raise RunDirectoryError(f"{out_dir}: not a qkdnet run directory (no {MANIFEST})")
-    tables = {}
-    for table_dir in sorted(p for p in out_dir.iterdir() if p.is_dir()):
-        parts = sorted(table_dir.glob("part-*.parquet"))
-        if parts:
-            tables[table_dir.name] = pd.concat(
-                [pd.read_parquet(p) for p in parts], ignore_index=True
-            )
-    return tables
+    parts: dict[str, list[Path]] = {}
+    for name in read_manifest(out_dir)["files"]:
+        relative = PurePosixPath(name)
+        parts.setdefault(relative.parts[0], []).append(out_dir.joinpath(*relative.parts))
+    return {
+        table: pd.concat([pd.read_parquet(p) for p in sorted(files)], ignore_index=True)
+        for table, files in sorted(parts.items())
+    }
 
 
 def read_manifest(out_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(out_dir) / MANIFEST).read_text())
+    """The run's manifest, checked: a dict with `complete` (bool) and `files` (relative paths
+    inside the directory). Anything else is one RunDirectoryError naming the file."""
+    path = Path(out_dir) / MANIFEST
+    if not path.exists():
+        raise RunDirectoryError(f"{out_dir}: not a qkdnet run directory (no {MANIFEST})")
+    if not path.is_file():
+        raise RunDirectoryError(f"{path}: is not a regular file; choose another --out")
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RunDirectoryError(
+            f"{path}: not UTF-8 text; move it away or choose another --out"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise RunDirectoryError(
+            f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg}; "
+            "truncated?); move it away or choose another --out"
+        ) from None
+    except OSError as exc:
+        raise RunDirectoryError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(manifest, dict):
+        raise RunDirectoryError(
+            f"{path}: holds a JSON {type(manifest).__name__}, not a qkdnet run manifest; "
+            "move it away or choose another --out"
+        )
+    files = manifest.get("files")
+    if not isinstance(manifest.get("complete"), bool) or not isinstance(files, list):
+        raise RunDirectoryError(
+            f"{path}: not a qkdnet run manifest (needs 'complete' and a 'files' list; an older "
+            "qkdnet's manifest lists no files); move it away or choose another --out"
+        )
+    for name in files:
+        if not _is_inside(name):
+            raise RunDirectoryError(f"{path}: lists {name!r}, which is not a file of this run")
+    return manifest
+
+
+def _is_inside(name: object) -> bool:
+    """A relative `table/part-NNNNN.parquet` path that stays inside the run directory."""
+    if not isinstance(name, str) or not name or "\\" in name:
+        return False
+    relative = PurePosixPath(name)
+    return (
+        not relative.is_absolute()
+        and len(relative.parts) == 2
+        and ".." not in relative.parts
+        and relative.parts[1].startswith("part-")
+        and relative.suffix == ".parquet"
+    )
+
+
+def _remove_listed(out_dir: Path, files: list[str]) -> None:
+    """Remove the files a previous run listed and its manifest; then the table folders it made,
+    only where they are left empty. Nothing the manifest does not name is touched."""
+    folders = set()
+    for name in files:
+        path = out_dir.joinpath(*PurePosixPath(name).parts)
+        folders.add(path.parent)
+        if path.parent.is_symlink() or path.is_symlink():
+            continue  # a link may point at the user's files elsewhere: never follow it
+        if path.is_file():
+            path.unlink()
+    for folder in folders:
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
+    (out_dir / MANIFEST).unlink()

@@ -6,12 +6,18 @@ that cppyy passes by pointer: `inputs` (one row per link, columns = `input_field
 numpy memory; `step()` is the single crossing into C++ per step.
 
 ns-3's Simulator is one per process, so only one runtime may be live at a time: opening a new one
-while another is open is an error rather than a silent corruption of the first.
+while another is open is an error rather than a silent corruption of the first. A runtime that is
+dropped without `close()` (an env garbage-collected mid-episode) releases the Simulator through a
+`weakref.finalize`, and the registry of live runtimes holds only weak references, so a later
+runtime in the same process can start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
+import math
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,7 +26,25 @@ import pandas as pd
 
 from bridge.ns3_runtime import decode_names, load_ns
 
-_live: list[NetworkRuntime] = []
+_live: weakref.WeakSet[NetworkRuntime] = weakref.WeakSet()
+NS3_MAX_TIME_S = (2**63 - 1) * 1e-9  # ns-3's Time is int64 nanoseconds
+MIN_STEP_S = 1e-9  # one tick: a shorter step would not advance the clock
+
+
+def _destroy(network: Any) -> None:
+    """Finaliser of a dropped runtime: free the ns-3 network so the Simulator can be reused."""
+    with contextlib.suppress(Exception):
+        network.Destroy()
+
+
+def _release_gil_while_stepping(ns: Any) -> None:
+    """Let other Python threads (the watchdog) run while ns-3 steps: these calls never call back
+    into Python (control events stop the run and return instead)."""
+    for name in ("Step", "RunUntil", "Build"):
+        method = getattr(ns.QkdNetwork, name, None)
+        if method is not None:
+            with contextlib.suppress(AttributeError, TypeError):
+                method.__release_gil__ = True
 
 
 @contextlib.contextmanager
@@ -48,10 +72,13 @@ class NetworkRuntime:
     def __init__(self, network: Any, seed: int) -> None:
         """Wrap an unbuilt QkdNetwork (nodes/links added), build it with `seed` and take it over."""
         if _live:
+            gc.collect()  # a dropped runtime caught in a reference cycle is finalised here
+        if _live:
             raise SimulatorBusyError(
                 "an ns-3 scenario is already running in this process; close() it first"
             )
         ns = load_ns()
+        _release_gil_while_stepping(ns)
         self._ns = ns
         self.network = network
         self.input_fields: list[str] = decode_names(ns.QkdNetwork.LinkInputFields())
@@ -60,7 +87,9 @@ class NetworkRuntime:
         self.node_fields: list[str] = decode_names(ns.QkdNetwork.NodeOutputFields())
         with _cpp_errors_as_value_errors():
             network.Build(int(seed))
-        _live.append(self)
+        self._finalizer = weakref.finalize(self, _destroy, network)
+        self._finalizer.atexit = False  # at interpreter exit ns-3 tears itself down
+        _live.add(self)
         self.n_links = int(network.GetNLinks())
         self.n_nodes = int(network.GetNNodes())
         self.n_demands = int(network.GetNDemands())
@@ -94,10 +123,16 @@ class NetworkRuntime:
     def step(self, dt_s: float) -> np.ndarray:
         """Apply the inputs, advance `dt_s` simulated seconds, return the output array."""
         self._require_open()
-        with self._rollback_rejected_inputs():
-            self.network.Step(
-                float(dt_s), self.inputs, self.inputs.size, self.outputs, self.outputs.size
+        dt_s = float(dt_s)
+        if not (math.isfinite(dt_s) and dt_s >= MIN_STEP_S):
+            raise ValueError(f"step of {dt_s!r} s: needs a finite value >= 1 ns")
+        if self.now_s + dt_s >= NS3_MAX_TIME_S:  # ns-3 would die with NS_FATAL on the overflow
+            raise ValueError(
+                f"step to {self.now_s + dt_s:.3g} s passes ns-3's largest time "
+                f"({NS3_MAX_TIME_S:.3g} s of int64 nanoseconds)"
             )
+        with self._rollback_rejected_inputs():
+            self.network.Step(dt_s, self.inputs, self.inputs.size, self.outputs, self.outputs.size)
         return self.outputs
 
     def apply_inputs(self) -> None:
@@ -173,9 +208,9 @@ class NetworkRuntime:
         if self._closed:
             return
         self._closed = True
+        self._finalizer.detach()
+        _live.discard(self)
         self.network.Destroy()
-        if self in _live:
-            _live.remove(self)
 
     def __enter__(self) -> NetworkRuntime:
         return self

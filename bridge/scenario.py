@@ -22,7 +22,9 @@ from bridge.link_physics import LinkPhysics, LinkPoints
 from bridge.network_runtime import NetworkRuntime
 from bridge.ns3_runtime import load_ns
 from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario
+from bridge.scenario_cost import check_cost
 from bridge.scenario_plan import ScenarioPlan, plan_scenario
+from bridge.watchdog import default_stall_s, watching
 from control.abft.errors import SharingError
 from control.abft.sharing import check_threshold
 
@@ -156,10 +158,14 @@ class StepResult:
 
 def load_plan(config: ScenarioConfig) -> ScenarioPlan:
     """Read the scenario's topology and plan the network (no ns-3 involved)."""
+    from bridge.scenario_cost import check_synthetic_size, check_topology_size
     from bridge.topology import load_topology
 
+    check_synthetic_size(config)  # before a huge synthetic graph is drawn
     topology = load_topology(config.topology, default_length_km=config.default_length_km)
-    return plan_scenario(config, topology.graph, topology_name=getattr(topology, "name", ""))
+    name = getattr(topology, "name", "")
+    check_topology_size(config, topology.graph.number_of_nodes(), name or config.topology)
+    return plan_scenario(config, topology.graph, topology_name=name)
 
 
 class QkdScenario:
@@ -171,12 +177,18 @@ class QkdScenario:
         *,
         seed: int | None = None,
         plan: ScenarioPlan | None = None,
+        watchdog_s: float | None = None,
     ) -> None:
-        """Build `config` in ns-3 (its topology is read unless a ready `plan` is given)."""
+        """Build `config` in ns-3 (its topology is read unless a ready `plan` is given).
+
+        `watchdog_s`: wall seconds a step may go without simulated progress before the process
+        stops with one line (bridge.watchdog; default $QKDNET_WATCHDOG_S or 300 s, 0 = off)."""
         self.config = config
+        self.watchdog_s = default_stall_s() if watchdog_s is None else watchdog_s
         self.seed = config.seed if seed is None else int(seed)
         self.plan = plan if plan is not None else load_plan(config)
         self.physics = LinkPhysics(self.plan, seed=self.seed)
+        check_cost(config, self.plan, self.physics)  # before ns-3: refuse what cannot finish
         self.runtime = self._build()
         self.step_index = 0
         self._start_ns = int(self.runtime.network.GetNowNs())
@@ -338,8 +350,17 @@ class QkdScenario:
 
         With a control plane attached, the consensus about the previous step's reports runs
         first, over the network, inside this step's time (it is given until 1 us before the
-        step's end), so a step is always `step_s` of simulated time.
+        step's end), so a step is always `step_s` of simulated time. The watchdog stops the
+        process if the step makes no simulated progress for `watchdog_s` wall seconds.
         """
+        with watching(self.watchdog_s, self._where, self.runtime.network.GetNowSeconds):
+            return self._step()
+
+    def _where(self) -> str:
+        """Where a stalled step was, for the watchdog's one line."""
+        return f"{self.config.source}: step {self.step_index + 1} of {self.config.steps}"
+
+    def _step(self) -> StepResult:
         dt = self.config.step_s
         # Step boundaries are whole nanoseconds (ns-3's clock), counted from the first step, so
         # they neither drift nor fall between two ticks (a float deadline could: issue 13).

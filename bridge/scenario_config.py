@@ -10,24 +10,59 @@ turns them into gain/QBER/secret fraction with qchannel whenever a link's parame
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 NodeRef = int | str  # a node's index in the topology or its label
 
+# Limits that follow from the simulator and from what hardware can be. Why here: a value past one
+# of them passes every type check and then kills ns-3 natively (an NS_FATAL on time overflow, a
+# division by a zero data rate) or hangs it (a frame shorter than ns-3's 1 ns tick never advances
+# the clock), so each is refused with the field's name before anything is built.
+NS3_TICK_S = 1e-9  # ns-3 counts simulated time in integer nanoseconds ...
+NS3_MAX_TIME_S = (2**63 - 1) * NS3_TICK_S  # ... in an int64: about 292 years
+MAX_SIMULATED_S = 1e9  # ceiling on a run's simulated time (~32 years), well inside ns-3's range
+MIN_STEP_S = 1e-6  # 1000 ticks: rounding a step to whole ns changes it by < 0.1 %
+MIN_INTERVAL_S = 1e-6  # demand interval, timeouts: at least 1000 ticks
+MAX_INTERVAL_S = 1e6  # ~11.6 days: longer timeouts/intervals/delays never fire within a study
+MAX_PULSE_RATE_HZ = 1e11  # 100 GHz: ten times the fastest QKD sources reported
+MAX_BITS = 2**53  # counters are float64 on the Python side: exact integers up to 2^53
+MAX_BLOCK_BITS = 100_000_000  # one post-processing block: its messages must fit 65535 datagrams
+MAX_FRAME_PULSES = 10**12
+MAX_DATA_RATE_BPS = 1e12  # 1 Tbit/s
+MIN_DATA_RATE_BPS = 1e3  # below 1 kbit/s post-processing of one block takes hours of sim time
+MAX_EC_ROUNDS = 64  # Cascade runs 4-10 passes; each round is one round trip
+MAX_SEED = 2**63 - 1
+_DATA_RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKMG]?)bps$")
+_RATE_UNIT = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every float must be finite; no field gives infinity a meaning, and a NaN
+    # or inf passes `ge=0` checks and then poisons keys, rewards or ns-3 times.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DriftConfig(_Strict):
     """Slow random drift of a fibre's loss (an Ornstein-Uhlenbeck process in dB)."""
 
-    sigma_db: float = Field(0.0, ge=0.0, description="stationary standard deviation of the drift")
-    correlation_time_s: float = Field(60.0, gt=0.0)
+    sigma_db: float = Field(
+        0.0, ge=0.0, le=100.0, description="stationary standard deviation of the drift"
+    )
+    correlation_time_s: float = Field(60.0, ge=MIN_INTERVAL_S, le=MAX_SIMULATED_S)
 
 
 class SourceRateDriftConfig(_Strict):
@@ -35,15 +70,17 @@ class SourceRateDriftConfig(_Strict):
     laser that needs re-locking: rate = nominal * (1 + sigma_fraction * x(t)), at least 10 %."""
 
     sigma_fraction: float = Field(0.0, ge=0.0, le=0.5, description="stationary relative std")
-    correlation_time_s: float = Field(10.0, gt=0.0)
+    correlation_time_s: float = Field(10.0, ge=MIN_INTERVAL_S, le=MAX_SIMULATED_S)
 
 
 class FreeSpaceConfig(_Strict):
     """Atmospheric (free-space) channel with fading transmittance instead of fibre loss."""
 
-    mean_loss_db: float = Field(..., ge=0.0)
-    scintillation_index: float = Field(0.1, ge=0.0, description="variance of T / mean(T)^2")
-    correlation_time_s: float = Field(0.01, gt=0.0)
+    mean_loss_db: float = Field(..., ge=0.0, le=1000.0)
+    scintillation_index: float = Field(
+        0.1, ge=0.0, le=100.0, description="variance of T / mean(T)^2"
+    )
+    correlation_time_s: float = Field(0.01, ge=MIN_INTERVAL_S, le=MAX_SIMULATED_S)
 
 
 class LinkHardware(_Strict):
@@ -52,16 +89,19 @@ class LinkHardware(_Strict):
     protocol: Literal["bb84-decoy", "bb84-vacuum-weak", "mdi"] = "bb84-decoy"
     preset: str = Field("gys-2004", description="qchannel preset naming detector/source values")
     attenuation_db_per_km: float | None = Field(
-        None, ge=0.0, description="fibre loss; default: the topology edge's, else the preset's"
+        None,
+        ge=0.0,
+        le=100.0,
+        description="fibre loss; default: the topology edge's, else the preset's",
     )
-    insertion_loss_db: float = Field(0.0, ge=0.0)
+    insertion_loss_db: float = Field(0.0, ge=0.0, le=1000.0)
     detector_efficiency: float | None = Field(None, gt=0.0, le=1.0)
     dark_count_probability: float | None = Field(None, ge=0.0, lt=1.0)
     misalignment_error: float | None = Field(None, ge=0.0, le=0.5)
-    pulse_rate_hz: float = Field(1e9, ge=1.0, allow_inf_nan=False)
-    mu: float | None = Field(None, gt=0.0, description="signal intensity; None = optimal")
-    frame_pulses: int = Field(1_000_000, ge=1)
-    block_size_bits: int = Field(100_000, ge=1)
+    pulse_rate_hz: float = Field(1e9, ge=1.0, le=MAX_PULSE_RATE_HZ)
+    mu: float | None = Field(None, gt=0.0, le=100.0, description="signal intensity; None = optimal")
+    frame_pulses: int = Field(1_000_000, ge=1, le=MAX_FRAME_PULSES)
+    block_size_bits: int = Field(100_000, ge=1, le=MAX_BLOCK_BITS)
     abort_qber: float = Field(0.11, ge=0.0, le=0.5)
     drift: DriftConfig = DriftConfig()
     rate_drift: SourceRateDriftConfig = SourceRateDriftConfig()
@@ -74,13 +114,13 @@ class LinkOverride(_Strict):
     between: tuple[NodeRef, NodeRef]
     protocol: Literal["bb84-decoy", "bb84-vacuum-weak", "mdi"] | None = None
     preset: str | None = None
-    attenuation_db_per_km: float | None = Field(None, ge=0.0)
-    insertion_loss_db: float | None = Field(None, ge=0.0)
+    attenuation_db_per_km: float | None = Field(None, ge=0.0, le=100.0)
+    insertion_loss_db: float | None = Field(None, ge=0.0, le=1000.0)
     detector_efficiency: float | None = Field(None, gt=0.0, le=1.0)
     dark_count_probability: float | None = Field(None, ge=0.0, lt=1.0)
     misalignment_error: float | None = Field(None, ge=0.0, le=0.5)
-    pulse_rate_hz: float | None = Field(None, ge=1.0, allow_inf_nan=False)
-    mu: float | None = Field(None, gt=0.0)
+    pulse_rate_hz: float | None = Field(None, ge=1.0, le=MAX_PULSE_RATE_HZ)
+    mu: float | None = Field(None, gt=0.0, le=100.0)
     drift: DriftConfig | None = None
     rate_drift: SourceRateDriftConfig | None = None
     free_space: FreeSpaceConfig | None = None
@@ -89,15 +129,22 @@ class LinkOverride(_Strict):
 class BufferConfig(_Strict):
     """Key buffer at each link end (QKDNetSim's M_max, M_min, M_thr and the pre-shared key)."""
 
-    capacity_bits: int = Field(100_000_000, ge=1)
-    minimum_bits: int = Field(10_000, ge=0)
-    threshold_bits: int = Field(1_000_000, ge=0)
-    initial_bits: int = Field(100_000, ge=0)
+    capacity_bits: int = Field(100_000_000, ge=1, le=MAX_BITS)
+    minimum_bits: int = Field(10_000, ge=0, le=MAX_BITS)
+    threshold_bits: int = Field(1_000_000, ge=0, le=MAX_BITS)
+    initial_bits: int = Field(100_000, ge=0, le=MAX_BITS)
 
     @model_validator(mode="after")
     def _ordered(self) -> BufferConfig:
         if not self.minimum_bits <= self.threshold_bits <= self.capacity_bits:
-            raise ValueError("needs minimum_bits <= threshold_bits <= capacity_bits")
+            raise ValueError(
+                f"needs minimum_bits <= threshold_bits <= capacity_bits, got {self.minimum_bits}"
+                f" / {self.threshold_bits} / {self.capacity_bits}"
+            )
+        if self.initial_bits > self.capacity_bits:
+            raise ValueError(
+                f"initial_bits {self.initial_bits} exceeds capacity_bits {self.capacity_bits}"
+            )
         return self
 
 
@@ -108,17 +155,25 @@ class ClassicalConfig(_Strict):
     routing; its cost grows about as n^3, 104 s at 1000 nodes), "nix-vector" finds fewest-hop
     routes when first used (for large networks)."""
 
-    data_rate: str = Field("1Gbps", pattern=r"^\d+(\.\d+)?\s*[kKMG]?bps$")
-    queue_packets: int = Field(1000, ge=1)
+    data_rate: str = Field("1Gbps", description="ns-3 DataRate string, 1kbps .. 1000Gbps")
+    queue_packets: int = Field(1000, ge=1, le=1_000_000)
     routing: Literal["global", "nix-vector"] = "global"
+
+    @field_validator("data_rate")
+    @classmethod
+    def _rate_in_range(cls, value: str) -> str:
+        bps = data_rate_bps(value)
+        if not MIN_DATA_RATE_BPS <= bps <= MAX_DATA_RATE_BPS:
+            raise ValueError(f"{value!r} is {bps:g} bit/s; needs 1kbps .. 1000Gbps")
+        return value
 
 
 class PostProcessingConfig(_Strict):
     enabled: bool = True
-    ec_efficiency: float = Field(1.16, ge=1.0, description="f_EC of error correction")
-    ec_rounds: int = Field(4, ge=1)
-    auth_tag_bits: int = Field(64, ge=0)
-    timeout_s: float = Field(10.0, gt=0.0)
+    ec_efficiency: float = Field(1.16, ge=1.0, le=10.0, description="f_EC of error correction")
+    ec_rounds: int = Field(4, ge=1, le=MAX_EC_ROUNDS)
+    auth_tag_bits: int = Field(64, ge=0, le=4096)
+    timeout_s: float = Field(10.0, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
 
 
 class RoutingConfig(_Strict):
@@ -170,7 +225,7 @@ SaeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 class DemandConfig(_Strict):
     src: NodeRef
     dst: NodeRef
-    rate_bps: float = Field(..., ge=0.0, allow_inf_nan=False)
+    rate_bps: float = Field(..., ge=0.0, le=MAX_DATA_RATE_BPS)
     routing: RoutingConfig = RoutingConfig()
     saes: tuple[SaeId, SaeId] | None = Field(
         None,
@@ -182,13 +237,13 @@ class DemandConfig(_Strict):
 class ByzantineBehaviourConfig(_Strict):
     """What a compromised node does from `onset_s` on (intensities are probabilities)."""
 
-    onset_s: float = Field(0.0, ge=0.0)
+    onset_s: float = Field(0.0, ge=0.0, le=MAX_SIMULATED_S)
     intercept_resend: float = Field(0.0, ge=0.0, le=1.0, description="fraction of pulses attacked")
     tamper: float = Field(0.0, ge=0.0, le=1.0)
     drop: float = Field(0.0, ge=0.0, le=1.0)
-    delay_s: float = Field(0.0, ge=0.0)
+    delay_s: float = Field(0.0, ge=0.0, le=MAX_INTERVAL_S)
     report_qber_offset: float = Field(0.0, ge=-0.5, le=0.5)
-    report_buffer_scale: float = Field(1.0, ge=0.0)
+    report_buffer_scale: float = Field(1.0, ge=0.0, le=1e6)
     false_announcement: float = Field(0.0, ge=0.0, le=1.0, description="MDI relays only")
     forge_copy: float = Field(
         0.0, ge=0.0, le=1.0, description="send a bit-flipped copy ahead of each relayed share"
@@ -235,16 +290,19 @@ class ControlConfig(_Strict):
 
     mode: Literal["abft", "baseline"] = "abft"
     alpha: float = Field(0.3, gt=0.0, lt=1.0, description="weight decay w <- w (1 - alpha |err|)")
-    expected_qber_margin: float = Field(0.02, ge=0.0)
+    expected_qber_margin: float = Field(0.02, ge=0.0, le=0.5)
 
 
 class RewardConfig(_Strict):
     """Reward of the Gymnasium env: delivered key minus penalties (weights are yours to set)."""
 
-    key_weight: float = 1.0
-    insecure_penalty: float = 1.0
-    unserved_penalty: float = 0.5
-    key_scale_bps: float = Field(1e5, gt=0.0, description="bit/s that count as reward 1")
+    # bounded so that a step's reward stays a finite float64 whatever the network delivers
+    key_weight: float = Field(1.0, ge=-1e6, le=1e6)
+    insecure_penalty: float = Field(1.0, ge=-1e6, le=1e6)
+    unserved_penalty: float = Field(0.5, ge=-1e6, le=1e6)
+    key_scale_bps: float = Field(
+        1e5, ge=1e-3, le=MAX_DATA_RATE_BPS, description="bit/s that count as reward 1"
+    )
     insecure_qber: float = Field(
         0.08, ge=0.0, le=0.5, description="key made on a link measuring more QBER is penalised"
     )
@@ -253,26 +311,69 @@ class RewardConfig(_Strict):
 class ScenarioConfig(_Strict):
     """A whole qkdnet scenario."""
 
-    name: str = "scenario"
-    seed: int = Field(1, ge=0)
-    step_s: float = Field(0.1, gt=0.0, allow_inf_nan=False)
-    steps: int = Field(100, ge=1)
+    name: str = Field(
+        "scenario",
+        pattern=r"^[\w+-][\w .+-]{0,99}$",
+        description="names the default run directory: letters, digits, ' ._+-', no path",
+    )
+    seed: int = Field(1, ge=0, le=MAX_SEED)
+    step_s: float = Field(0.1, ge=MIN_STEP_S, le=MAX_SIMULATED_S)
+    steps: int = Field(100, ge=1, le=1_000_000_000)
     topology: str = Field(..., description="built-in name, synthetic spec, or file path")
-    default_length_km: float | None = Field(None, gt=0.0)
+    default_length_km: float | None = Field(None, gt=0.0, le=100_000.0)
     link: LinkHardware = LinkHardware()
     links: list[LinkOverride] = Field(default_factory=list)
     buffer: BufferConfig = BufferConfig()
     classical: ClassicalConfig = ClassicalConfig()
     post_processing: PostProcessingConfig = PostProcessingConfig()
-    demand_interval_s: float = Field(0.1, gt=0.0)
+    demand_interval_s: float = Field(0.1, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
     demands: list[DemandConfig] = Field(default_factory=list)
     byzantine: ByzantineConfig = ByzantineConfig()
     control: ControlConfig = ControlConfig()
     reward: RewardConfig = RewardConfig()
+    allow_expensive: bool = Field(
+        False,
+        description="run even when the cost estimate (bridge.scenario_cost) says it would take "
+        "hours or exhaust memory (also `qkdnet run --allow-expensive`)",
+    )
+    _source: str = PrivateAttr("scenario")
+
+    @field_validator("topology")
+    @classmethod
+    def _topology_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty: give a built-in name, a synthetic spec or a file path")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_ns3_time(self) -> ScenarioConfig:
+        if self.duration_s > MAX_SIMULATED_S:
+            raise ValueError(
+                f"steps x step_s = {self.steps} x {self.step_s:g} s = {self.duration_s:.3g} s of "
+                f"simulated time exceeds the {MAX_SIMULATED_S:.0e} s ceiling (ns-3 counts "
+                "time in int64 nanoseconds)"
+            )
+        return self
 
     @property
     def duration_s(self) -> float:
         return self.steps * self.step_s
+
+    @property
+    def source(self) -> str:
+        """The file (or "options") this scenario came from, for error messages."""
+        return self._source
+
+
+def data_rate_bps(text: str) -> float:
+    """Bit/s of an ns-3 DataRate string such as "1Gbps" or "100 kbps" (ValueError if not one)."""
+    match = _DATA_RATE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a data rate like 1Gbps, 100Mbps or 10kbps")
+    value = float(match.group(1)) * _RATE_UNIT[match.group(2)]
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite data rate")
+    return value
 
 
 class ScenarioError(ValueError):
@@ -285,14 +386,9 @@ ScenarioSource = Annotated[str | Path, "path to a scenario YAML"]
 def load_scenario(path: ScenarioSource, **overrides: object) -> ScenarioConfig:
     """Read and validate a scenario YAML; `overrides` replace top-level fields (e.g. seed)."""
     path = Path(path)
+    text = read_text_file(path, "scenario file", ScenarioError)
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -301,9 +397,58 @@ def load_scenario(path: ScenarioSource, **overrides: object) -> ScenarioConfig:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a YAML mapping of fields")
     data.update({k: v for k, v in overrides.items() if v is not None})
-    if isinstance(data.get("topology"), str):
+    if isinstance(data.get("topology"), str) and data["topology"].strip():
         data["topology"] = _resolve_topology_path(data["topology"], path.parent)
     return parse_scenario(data, source=str(path))
+
+
+def read_text_file(path: Path, what: str, error: type[Exception]) -> str:
+    """The UTF-8 text of `path`; every failure is one line naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error.
+
+    Why: YAML says keys are unique, but PyYAML keeps the last one silently, so `steps: 100`
+    written twice ran 3 steps. Merge keys (`<<: *anchor`) still override as YAML intends."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r} (first on line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, UniqueKeyLoader.construct_mapping
+)
 
 
 def _resolve_topology_path(spec: str, base: Path) -> str:
@@ -333,9 +478,12 @@ def _resolve_topology_path(spec: str, base: Path) -> str:
 def parse_scenario(data: dict, source: str = "scenario") -> ScenarioConfig:
     """Validate a scenario given as a dict; errors name the source and the field."""
     try:
-        return ScenarioConfig.model_validate(data)
+        config = ScenarioConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "scenario"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ScenarioError(f"{source}: {where}: {first.get('msg', 'invalid')}{more}") from None
+        message = first.get("msg", "invalid").removeprefix("Value error, ")
+        raise ScenarioError(f"{source}: {where}: {message}{more}") from None
+    config._source = source
+    return config

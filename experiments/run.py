@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bridge.metrics import MetricsRecorder, read_run
+from bridge.metrics import MetricsRecorder, check_run_directory, read_run
 from bridge.scenario import QkdScenario, StepResult
 from bridge.scenario_config import ScenarioConfig
 from bridge.scenario_plan import ScenarioPlan
@@ -75,28 +75,33 @@ def run_scenario(
     flush_every: int = 50,
     on_step: Callable[[StepResult], None] | None = None,
     progress: bool = True,
+    watchdog_s: float | None = None,
 ) -> RunSummary:
-    """Run `config` for `config.steps` steps, recording every table under `out_dir`."""
+    """Run `config` for `config.steps` steps, recording every table under `out_dir`.
+
+    `watchdog_s`: see `QkdScenario`; a step without simulated progress for that long stops
+    the process with one line (the run directory keeps what was flushed)."""
     from tqdm import tqdm
 
     from control.plane import ControlPlane
 
     metadata: dict[str, Any] = {"scenario": config.model_dump(mode="json")}
-    recorder = MetricsRecorder(
-        out_dir, metadata=metadata, flush_every=flush_every, overwrite=overwrite
-    )
-    complete = False
-    try:
-        with QkdScenario(config) as scenario:
+    check_run_directory(Path(out_dir), overwrite=overwrite)  # refuse before building anything
+    with QkdScenario(config, watchdog_s=watchdog_s) as scenario:
+        recorder = MetricsRecorder(
+            out_dir, metadata=metadata, flush_every=flush_every, overwrite=overwrite
+        )
+        complete = False
+        try:
             scenario.attach_control(ControlPlane(config, scenario.plan, scenario))
             for _ in tqdm(range(config.steps), desc=config.name, unit="step", disable=not progress):
                 result = scenario.step()
                 recorder.record(result.step, result.columns())
                 if on_step is not None:
                     on_step(result)
-        complete = True
-    finally:
-        recorder.close(complete=complete)
+            complete = True
+        finally:
+            recorder.close(complete=complete)
     summary = summarise(read_run(out_dir))
     recorder.close(complete=True, summary=summary.as_dict())
     return summary

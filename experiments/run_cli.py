@@ -27,6 +27,17 @@ def run(
     control: str | None = typer.Option(
         None, "--control", help="abft or baseline, replacing the scenario's control.mode"
     ),
+    allow_expensive: bool = typer.Option(
+        False,
+        "--allow-expensive",
+        help="run even if the cost estimate says hours (same as allow_expensive: true)",
+    ),
+    watchdog_s: float | None = typer.Option(
+        None,
+        "--watchdog-s",
+        help="stop if a step makes no simulated progress for this many wall seconds "
+        "(default $QKDNET_WATCHDOG_S or 300; 0 = off)",
+    ),
 ) -> None:
     """Run a scenario (topology, links, demands, Byzantine nodes) and record every step."""
     from rich.console import Console
@@ -35,6 +46,7 @@ def run(
     from bridge.metrics import read_run
     from bridge.scenario import load_plan
     from bridge.scenario_config import load_scenario
+    from bridge.watchdog import check_stall_s
     from experiments.run import (
         attacked_link_report,
         demand_report,
@@ -43,9 +55,14 @@ def run(
     )
 
     with user_errors():
-        if topology is not None and Path(topology).exists():
+        if topology and topology.strip() and Path(topology).exists():
             topology = str(Path(topology).resolve())  # relative to where the user stands
-        config = load_scenario(scenario, topology=topology, seed=seed, steps=steps)
+        if watchdog_s is not None:
+            check_stall_s(watchdog_s, "--watchdog-s")
+        expensive = True if allow_expensive else None
+        config = load_scenario(
+            scenario, topology=topology, seed=seed, steps=steps, allow_expensive=expensive
+        )
         if control is not None:
             if control not in ("abft", "baseline"):
                 raise ValueError(f"--control must be abft or baseline, not {control!r}")
@@ -53,7 +70,7 @@ def run(
                 update={"control": config.control.model_copy(update={"mode": control})}
             )
         out_dir = out or Path("runs") / f"{config.name}-seed{config.seed}"
-        summary = run_scenario(config, out_dir, overwrite=overwrite)
+        summary = run_scenario(config, out_dir, overwrite=overwrite, watchdog_s=watchdog_s)
 
     console = Console()
     span = f"{summary.steps} steps, {summary.simulated_s:g} s"

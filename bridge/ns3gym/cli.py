@@ -7,6 +7,7 @@ and the scenario factory, so `qkdnet --help` stays instant. The same command run
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import typer
 
 PROG = "qkdnet gym-sim"
 DEFAULT_PORT = 5555  # ns3-gym's default openGymPort
+MAX_TIMEOUT_S = 2_000_000.0  # zmq takes milliseconds as a C int: 2^31 ms is ~24.8 days
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -66,8 +68,12 @@ def gym_sim(
     """
     port = _pick("--port", port, "--openGymPort", open_gym_port) or DEFAULT_PORT
     seed = _pick("--seed", seed, "--simSeed", sim_seed)
-    if not timeout_s > 0:
-        raise _fail(f"--timeout-s must be > 0, got {timeout_s}", 2)
+    if not (timeout_s > 0 and math.isfinite(timeout_s)):  # zmq's timeout is a C int of ms
+        raise _fail(f"--timeout-s must be > 0 and finite, got {timeout_s}", 2)
+    if timeout_s > MAX_TIMEOUT_S:
+        raise _fail(
+            f"--timeout-s must be at most {MAX_TIMEOUT_S:g} s (24 days), got {timeout_s:g}", 2
+        )
     if (scenario is None) == (env_id is None):
         raise _fail("give a SCENARIO file or --env-id (one of them)", 2)
     if scenario is not None and not scenario.is_file():

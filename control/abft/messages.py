@@ -287,7 +287,9 @@ def encode_envelope(s: Signed) -> bytes:
 
 
 _DECODED: dict[bytes, Signed] = {}
-_DECODED_LIMIT = 4096
+_DECODED_LIMIT = 4096  # entries
+_DECODED_BYTES_LIMIT = 16 << 20  # and bytes held (a 200-node batch is ~40 kB)
+_decoded_bytes = 0
 
 
 def decode_envelope(payload: bytes) -> Signed:
@@ -303,7 +305,10 @@ def decode_envelope(payload: bytes) -> Signed:
     s = _read_signed(r)
     r.done()
     _ = s.message
-    if len(_DECODED) >= _DECODED_LIMIT:
+    global _decoded_bytes
+    if len(_DECODED) >= _DECODED_LIMIT or _decoded_bytes > _DECODED_BYTES_LIMIT:
         _DECODED.clear()
+        _decoded_bytes = 0
     _DECODED[payload] = s
+    _decoded_bytes += len(payload)
     return s

@@ -90,8 +90,10 @@ class TrainerConfig(_Strict):
 
     seed: int = Field(0, ge=0)
     num_envs: int = Field(1, ge=1, description="sub-environments stepped together")
-    vectorization: Literal["sync", "async"] = Field(
-        "sync", description="async = one process per sub-environment (needed for ns-3 envs)"
+    vectorization: Literal["auto", "sync", "async"] = Field(
+        "auto",
+        description="async = one process per sub-environment (needed for ns-3 envs: one "
+        "Simulator per process); auto = async for scenario envs when num_envs > 1, else sync",
     )
     async_start_method: Literal["fork", "spawn", "forkserver"] | None = None
     checkpoint_every: int = Field(50, ge=1, description="episodes between checkpoints")

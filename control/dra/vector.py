@@ -21,6 +21,13 @@ from control.dra.seeding import env_construction_seed
 EnvFactory = Callable[[int], gym.Env]
 
 
+def needs_own_process(env_factory: EnvFactory) -> bool:
+    """Whether the factory's envs cannot share a process (a `functools.partial` is looked
+    through to the function it wraps)."""
+    target = getattr(env_factory, "func", env_factory)
+    return bool(getattr(target, "one_per_process", False))
+
+
 def _build(env_factory: EnvFactory, seed: int) -> gym.Env:
     ignore_sigint_in_worker()
     return env_factory(seed)
@@ -30,10 +37,16 @@ def make_vector_env(
     env_factory: EnvFactory,
     run_seed: int,
     num_envs: int,
-    vectorization: str = "sync",
+    vectorization: str = "auto",
     start_method: str | None = None,
 ) -> VectorEnv:
-    """`num_envs` copies of the env; `async` hosts each in its own process (ns-3 needs that)."""
+    """`num_envs` copies of the env; `async` hosts each in its own process (ns-3 needs that:
+    its Simulator is one per process). `auto` (the default): async when num_envs > 1 and the
+    factory says its envs need a process each (`one_per_process`, set by
+    bridge.env_factory.make_env), else sync."""
+    if vectorization == "auto":
+        one_each = needs_own_process(env_factory)
+        vectorization = "async" if num_envs > 1 and one_each else "sync"
     builders = [
         partial(_build, env_factory, env_construction_seed(run_seed, index))
         for index in range(num_envs)
@@ -43,5 +56,5 @@ def make_vector_env(
             builders, context=start_method, autoreset_mode=AutoresetMode.NEXT_STEP
         )
     if vectorization != "sync":
-        raise ValueError(f"vectorization must be 'sync' or 'async', got {vectorization!r}")
+        raise ValueError(f"vectorization must be 'auto', 'sync' or 'async', got {vectorization!r}")
     return SyncVectorEnv(builders, autoreset_mode=AutoresetMode.NEXT_STEP)

@@ -1,6 +1,7 @@
 """The issue's acceptance scenario at the API: in the built-in six-node SECOQC scenario GUD turns
 Byzantine at t = 3 s (intercept-resend on its links, tampering with half the shares it relays).
-The SIE -> BREIT demand (20 kbit/s) is routed through GUD only. Its master SAE asks, every 0.1 s
+The SIE -> BREIT demand (20 kbit/s) is shared (2, 2) over SECOQC's two node-disjoint routes, one
+of them through GUD, so every key needs GUD's share. Its master SAE asks, every 0.1 s
 of simulated time, for 7 keys of 256 bits (17.9 kbit/s) through the published client, and its
 slave fetches them by ID. Under the baseline control plane (every report trusted, no rerouting)
 the store drains and the KME answers 503; under ABFT the demand is moved off GUD and every
@@ -64,7 +65,7 @@ def _tail(answers: list, from_s: float) -> list[int]:
 
 def test_baseline_drains_to_503_abft_keeps_serving(tmp_path: Path) -> None:
     answers, routes = _consume("baseline", tmp_path / "baseline", end_s=6.5)
-    assert all(GUD in route for route in routes)  # never rerouted
+    assert any(GUD in route for route in routes)  # never rerouted: a share still crosses GUD
     tail = _tail(answers, 5.0)
     print(f"baseline, t >= 5 s: {tail.count(503)} of {len(tail)} requests answered 503")
     # half the shares through GUD are tampered with: key arrives at ~10 kbit/s, under what the
