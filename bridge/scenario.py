@@ -230,6 +230,8 @@ class QkdScenario:
             pp.enabled, pp.ec_efficiency, pp.ec_rounds, pp.auth_tag_bits, pp.timeout_s
         )
         net.SetDemandInterval(cfg.demand_interval_s)
+        # Each demand's end-to-end tag key store starts with as much as a link's pre-shared key.
+        net.SetDemandAuthenticationKey(b.initial_bits)
         for node in self.plan.nodes:
             net.AddTrustedNode() if node.trusted else net.AddRelayNode()
         for link in self.plan.links:

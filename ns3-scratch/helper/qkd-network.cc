@@ -671,8 +671,8 @@ QkdNetwork::BuildDemands()
                       spec.rateBps,
                       Seconds(m_demandIntervalS));
         demand->AssignStreams(DEMAND_STREAM_BASE + i);
-        // End-to-end tag key the endpoints pre-share: as much as a link end's pre-shared key.
-        demand->AddAuthenticationKey(m_bufferInitialBits);
+        // End-to-end tag key the endpoints pre-share (SetDemandAuthenticationKey).
+        demand->AddAuthenticationKey(m_demandAuthKeyBits);
         m_demands.push_back(demand);
     }
     // Shares addressed to a node go to the demand named in their header.
@@ -779,14 +779,10 @@ QkdNetwork::SetDemandRoutes(uint32_t index,
 }
 
 void
-QkdNetwork::AddDemandAuthenticationKey(uint32_t index, uint64_t bits)
+QkdNetwork::SetDemandAuthenticationKey(uint64_t bits)
 {
-    RequireBuilt("AddDemandAuthenticationKey");
-    if (index >= m_demands.size())
-    {
-        throw std::out_of_range(Describe("QkdNetwork: no demand", index));
-    }
-    m_demands[index]->AddAuthenticationKey(bits);
+    RequireNotBuilt("SetDemandAuthenticationKey");
+    m_demandAuthKeyBits = bits;
 }
 
 void

@@ -136,10 +136,10 @@ class QkdNetwork
                          bool authenticate);
     void SetDemandRate(uint32_t index, double rateBps);
     /**
-     * Add pre-shared end-to-end authentication key to demand `index`'s tag key store (each
-     * demand starts with as much as a link buffer's initial, pre-shared key).
+     * Pre-shared end-to-end authentication key (bits) each demand's tag key store starts with
+     * (default 100 000; the scenario passes its buffers' initial key). Call before Build.
      */
-    void AddDemandAuthenticationKey(uint32_t index, uint64_t bits);
+    void SetDemandAuthenticationKey(uint64_t bits);
     /**
      * Node `index` (already Byzantine via SetByzantine) sends, with this probability, a
      * bit-flipped copy of each share it relays ahead of the genuine one.
@@ -277,6 +277,7 @@ class QkdNetwork
     std::vector<LinkSpec> m_linkSpecs;
     std::vector<DemandSpec> m_demandSpecs;
     std::vector<QkdByzantineBehaviour> m_byzantine;
+    uint64_t m_demandAuthKeyBits{100'000}; //!< pre-shared end-to-end tag key per demand
     QkdClassicalChannelConfig m_classical;
     QkdPostProcessingConfig m_ppConfig;
     bool m_ppEnabled;
