@@ -139,7 +139,10 @@ def load_plan(config: ScenarioConfig) -> ScenarioPlan:
     """Read the scenario's topology and plan the network (no ns-3 involved)."""
     from bridge.topology import load_topology
 
-    topology = load_topology(config.topology, default_length_km=config.default_length_km)
+    topology = load_topology(
+        config.topology,
+        options=config.topology_options.to_options(config.default_length_km),
+    )
     return plan_scenario(config, topology.graph, topology_name=getattr(topology, "name", ""))
 
 
