@@ -110,7 +110,11 @@ def _node_index(ref: NodeRef, labels: dict[str, int], n: int, what: str) -> int:
         return ref
     if ref in labels:
         return labels[ref]
-    raise ScenarioError(f"{what}: no node labelled {ref!r} in the topology")
+    hint = {
+        "demands": "; on any topology, generate them: demands: {pairs: N, rate_bps: R}",
+        "byzantine": "; on any topology, draw them: byzantine: {fraction: F}",
+    }.get(what.split("[")[0], "")
+    raise ScenarioError(f"{what}: no node labelled {ref!r} in the topology{hint}")
 
 
 def plan_scenario(config: ScenarioConfig, graph: nx.Graph, topology_name: str = "") -> ScenarioPlan:

@@ -178,7 +178,7 @@ def _print_details(details: dict[str, Any]) -> None:
             str(e.get("parallel_links", "")),
             _num(e.get("attenuation_db_per_km")),
             _flag(e.get("approximate")),
-            e.get("ref", "") or (f"of {e['split_from']}" if "split_from" in e else ""),
+            e.get("ref", "") or e.get("split_from", ""),
         )
     console.print(nodes)
     console.print(links)

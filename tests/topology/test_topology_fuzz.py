@@ -143,3 +143,19 @@ def test_the_ceiling_can_be_raised(tmp_path: Path) -> None:
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert '"nodes": 6000' in shown.stdout
+
+
+def test_a_synthetic_spec_above_the_ceiling_is_refused_before_it_is_generated() -> None:
+    shown = subprocess.run(
+        [*qkdnet_command(), "topologies", "show", "waxman:n=1000000,seed=1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode != 0
+    lines = shown.stderr.strip().splitlines()
+    assert lines == [
+        "qkdnet: error: waxman:n=1000000,seed=1: 1,000,000 nodes is above the ceiling of 5,000 "
+        "(ns-3 routing and consensus grow as n^2-n^3); to go ahead anyway raise it with "
+        "--max-nodes N (scenario: topology_options.max_nodes)"
+    ]
