@@ -14,11 +14,15 @@ import math
 import warnings
 from pathlib import Path
 
+import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.topology import TopologyError, load_topology, write_topology
 from bridge.topology.geo import great_circle_km
 from bridge.topology.options import TopologyOptions
+from bridge.topology.repeaters import split_long_links
 
 ZOO = Path(__file__).parent / "data" / "zoo"
 
@@ -150,3 +154,46 @@ def test_options_that_make_no_sense_are_one_line_errors() -> None:
     ):
         with pytest.raises(TopologyError, match=field):
             _load("metro_colocated.gml", **options)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(3, 40),
+    max_link_km=st.floats(5.0, 200.0, allow_nan=False),
+)
+def test_repeater_chains_keep_the_fibre_and_bound_every_hop(
+    seed: int, n: int, max_link_km: float
+) -> None:
+    plain = load_topology(f"rgg:n={n},seed={seed}")
+    split = split_long_links(plain, max_link_km)
+    hops = {
+        (a, b): math.ceil(length / max_link_km)
+        for a, b, length in plain.graph.edges(data="length_km")
+    }
+    assert split.n_nodes == plain.n_nodes + sum(h - 1 for h in hops.values())
+    assert split.n_links == sum(hops.values())
+    assert max(length for _, _, length in split.graph.edges(data="length_km")) <= max_link_km
+    assert math.isclose(split.total_length_km, plain.total_length_km, rel_tol=1e-9)
+    for (a, b), count in hops.items():
+        if count > 1:  # the chain replaces the link: same length end to end
+            route = nx.shortest_path(split.graph, a, b, weight="length_km")
+            assert len(route) - 1 <= count
+
+
+def test_scenario_topology_options_are_validated_with_their_field_names() -> None:
+    from bridge.scenario_config import ScenarioError, parse_scenario
+
+    for options, field in (
+        ({"max_link_km": -1}, "topology_options.max_link_km"),
+        ({"parallel_links": "sum"}, "topology_options.parallel_links"),
+        ({"component": ""}, "topology_options.component"),
+        ({"max_nodes": 1}, "topology_options.max_nodes"),
+        ({"max_link": 80}, "topology_options.max_link"),
+    ):
+        with pytest.raises(ScenarioError, match=field):
+            parse_scenario({"topology": "x", "topology_options": options})
+    config = parse_scenario({"topology": "x", "topology_options": {"max_link_km": 80}})
+    assert config.topology_options.to_options(50.0) == TopologyOptions(
+        default_length_km=50.0, max_link_km=80.0
+    )
