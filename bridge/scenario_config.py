@@ -307,6 +307,13 @@ class ScenarioConfig(_Strict):
     def duration_s(self) -> float:
         return self.steps * self.step_s
 
+    @property
+    def max_demand_rate_bps(self) -> float:
+        """The largest rate any demand asks for, named or generated (0 without demands)."""
+        if isinstance(self.demands, DemandGeneratorConfig):
+            return self.demands.rate_bps
+        return max((d.rate_bps for d in self.demands), default=0.0)
+
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the file and the field."""
