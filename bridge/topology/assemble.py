@@ -101,7 +101,9 @@ def assemble(
     """
     where = raw.where
     options = (options or TopologyOptions()).checked(where)
-    default = _check_default(where, default_length_km or options.default_length_km)
+    if default_length_km is None:
+        default_length_km = options.default_length_km
+    default = _check_default(where, default_length_km)
     if not raw.nodes:
         raise TopologyError(f"{where}: the topology has no nodes")
     if len(raw.nodes) > options.max_nodes:
