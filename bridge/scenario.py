@@ -162,7 +162,10 @@ def load_plan(config: ScenarioConfig) -> ScenarioPlan:
     from bridge.topology import load_topology
 
     check_synthetic_size(config)  # before a huge synthetic graph is drawn
-    topology = load_topology(config.topology, default_length_km=config.default_length_km)
+    topology = load_topology(
+        config.topology,
+        options=config.topology_options.to_options(config.default_length_km),
+    )
     name = getattr(topology, "name", "")
     check_topology_size(config, topology.graph.number_of_nodes(), name or config.topology)
     return plan_scenario(config, topology.graph, topology_name=name)

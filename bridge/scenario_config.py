@@ -19,12 +19,16 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
+
+from bridge.topology.scenario_options import TopologyOptionsConfig
 
 NodeRef = int | str  # a node's index in the topology or its label
 
@@ -234,6 +238,28 @@ class DemandConfig(_Strict):
     )
 
 
+class DemandGeneratorConfig(_Strict):
+    """Demands picked from whatever topology the scenario runs on (`bridge.demand_generator`):
+    `pairs` endpoint pairs, each asking `rate_bps`, chosen at random (seeded), farthest apart, or
+    among the best-connected nodes."""
+
+    pairs: int = Field(..., ge=1)
+    rate_bps: float = Field(..., ge=0.0, allow_inf_nan=False)
+    pick: Literal["random", "farthest", "top-degree"] = "random"
+    seed: int | None = Field(None, ge=0, description="random pick; default: the scenario's seed")
+    routing: RoutingConfig = RoutingConfig()
+
+
+def _demands_kind(value: object) -> str:
+    return "generate" if isinstance(value, dict | DemandGeneratorConfig) else "list"
+
+
+Demands = Annotated[
+    Annotated[list[DemandConfig], Tag("list")] | Annotated[DemandGeneratorConfig, Tag("generate")],
+    Discriminator(_demands_kind),
+]
+
+
 class ByzantineBehaviourConfig(_Strict):
     """What a compromised node does from `onset_s` on (intensities are probabilities)."""
 
@@ -321,13 +347,14 @@ class ScenarioConfig(_Strict):
     steps: int = Field(100, ge=1, le=1_000_000_000)
     topology: str = Field(..., description="built-in name, synthetic spec, or file path")
     default_length_km: float | None = Field(None, gt=0.0, le=100_000.0)
+    topology_options: TopologyOptionsConfig = TopologyOptionsConfig()
     link: LinkHardware = LinkHardware()
     links: list[LinkOverride] = Field(default_factory=list)
     buffer: BufferConfig = BufferConfig()
     classical: ClassicalConfig = ClassicalConfig()
     post_processing: PostProcessingConfig = PostProcessingConfig()
     demand_interval_s: float = Field(0.1, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
-    demands: list[DemandConfig] = Field(default_factory=list)
+    demands: Demands = Field(default_factory=list)
     byzantine: ByzantineConfig = ByzantineConfig()
     control: ControlConfig = ControlConfig()
     reward: RewardConfig = RewardConfig()
@@ -358,6 +385,13 @@ class ScenarioConfig(_Strict):
     @property
     def duration_s(self) -> float:
         return self.steps * self.step_s
+
+    @property
+    def max_demand_rate_bps(self) -> float:
+        """The largest rate any demand asks for, named or generated (0 without demands)."""
+        if isinstance(self.demands, DemandGeneratorConfig):
+            return self.demands.rate_bps
+        return max((d.rate_bps for d in self.demands), default=0.0)
 
     @property
     def source(self) -> str:

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from bridge.demand_generator import generate_pairs
 from bridge.scenario_config import (
     ByzantineBehaviourConfig,
+    DemandConfig,
+    DemandGeneratorConfig,
     LinkHardware,
     NodeRef,
     ScenarioConfig,
@@ -107,7 +110,11 @@ def _node_index(ref: NodeRef, labels: dict[str, int], n: int, what: str) -> int:
         return ref
     if ref in labels:
         return labels[ref]
-    raise ScenarioError(f"{what}: no node labelled {ref!r} in the topology")
+    hint = {
+        "demands": "; on any topology, generate them: demands: {pairs: N, rate_bps: R}",
+        "byzantine": "; on any topology, draw them: byzantine: {fraction: F}",
+    }.get(what.split("[")[0], "")
+    raise ScenarioError(f"{what}: no node labelled {ref!r} in the topology{hint}")
 
 
 def plan_scenario(config: ScenarioConfig, graph: nx.Graph, topology_name: str = "") -> ScenarioPlan:
@@ -135,7 +142,7 @@ def plan_scenario(config: ScenarioConfig, graph: nx.Graph, topology_name: str = 
     qkd.add_nodes_from(node.index for node in nodes if node.trusted)
     for link in links:
         qkd.add_edge(link.a, link.b, length_km=link.length_km)
-    demands = _plan_demands(config, qkd, nodes, labels)
+    demands = _plan_demands(config, graph, qkd, nodes, labels)
     byzantine = _plan_byzantine(config, nodes, labels, demands)
     return ScenarioPlan(nodes, links, demands, byzantine, topology_name)
 
@@ -210,12 +217,13 @@ def _plan_links(
 
 def _plan_demands(
     config: ScenarioConfig,
+    graph: nx.Graph,
     qkd: nx.Graph,
     nodes: tuple[PlannedNode, ...],
     labels: dict[str, int],
 ) -> tuple[PlannedDemand, ...]:
     demands = []
-    for i, spec in enumerate(config.demands):
+    for i, spec in enumerate(_demand_list(config, graph, qkd)):
         where = f"demands[{i}]"
         src = _node_index(spec.src, labels, len(nodes), f"{where}.src")
         dst = _node_index(spec.dst, labels, len(nodes), f"{where}.dst")
@@ -263,6 +271,21 @@ def _plan_demands(
             )
         )
     return tuple(demands)
+
+
+def _demand_list(config: ScenarioConfig, graph: nx.Graph, qkd: nx.Graph) -> list[DemandConfig]:
+    """The scenario's named demands, or those its generator picks on this topology."""
+    spec = config.demands
+    if not isinstance(spec, DemandGeneratorConfig):
+        return list(spec)
+    seed = config.seed if spec.seed is None else spec.seed
+    try:
+        pairs = generate_pairs(graph, qkd, spec.pairs, spec.pick, seed)
+    except ValueError as exc:
+        raise ScenarioError(f"demands.pairs: {exc}") from None
+    return [
+        DemandConfig(src=a, dst=b, rate_bps=spec.rate_bps, routing=spec.routing) for a, b in pairs
+    ]
 
 
 def candidate_routes(graph: nx.Graph, src: int, dst: int, k: int) -> tuple[tuple[int, ...], ...]:

@@ -135,9 +135,7 @@ class ControlPlane:
         so the tolerance is four of the largest request plus 10 %. Honest ends must always agree
         within these tolerances: the diagnosis rests on it (control/abft/diagnosis.py).
         """
-        request_bits = max(
-            (d.rate_bps * config.demand_interval_s for d in config.demands), default=0.0
-        )
+        request_bits = config.max_demand_rate_bps * config.demand_interval_s
         return (
             QuantityConfig(name="qber", tolerance_abs=0.01),
             QuantityConfig(

@@ -60,8 +60,9 @@ def sae_directory(config: ScenarioConfig, plan: ScenarioPlan) -> SaeDirectory:
     kmes = {node.label: node.index for node in plan.nodes if node.trusted}
     saes: dict[str, Sae] = {}
     pairs: dict[frozenset[str], list[int]] = defaultdict(list)
-    for spec, demand in zip(config.demands, plan.demands, strict=True):
-        names = spec.saes or (
+    named = config.demands if isinstance(config.demands, list) else [None] * len(plan.demands)
+    for spec, demand in zip(named, plan.demands, strict=True):
+        names = (spec.saes if spec is not None else None) or (
             default_sae_id(labels[demand.src]),
             default_sae_id(labels[demand.dst]),
         )

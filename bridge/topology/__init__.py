@@ -2,7 +2,8 @@
 
 The graph contract (what the scenario builder consumes)
 =======================================================
-``load_topology(spec, *, default_length_km=None, seed=None, format=None, engine="python")``
+``load_topology(spec, *, default_length_km=None, seed=None, format=None, engine="python",
+options=None)``
 returns a :class:`QkdTopology` or raises :class:`TopologyError` (a ValueError whose one-line
 message names the file and the line or element, e.g. ``topo.gml: edge 3-7: negative length_km
 -4.0``). Nothing half-built is ever returned.
@@ -30,14 +31,25 @@ file order; for ns-3's formats in the order ns-3's reader creates them), without
    ``x_km, y_km``        optional plane position (synthetic topologies)
    ``ref: str``, ``approximate: bool``   optional provenance (built-in networks)
    ``location``, ``inet_x``, ``inet_y``  optional, kept from Rocketfuel / Inet files
+   ``inserted: str``     only on nodes qkdnet added (repeaters of `max_link_km`, midpoints of
+                         parallel links kept with `parallel_links="keep"`): why it was added
  edge attributes
    ``length_km: float``  > 0 always
    ``source: str``       where the length came from: "given" (the file), "great-circle" (from
                          lat/lon, times the file's route factor if it has one), "euclidean" (from
-                         x/y) or "default" (``default_length_km``, with a TopologyWarning)
+                         x/y), "default" (``default_length_km``, with a TopologyWarning) or
+                         "co-located" (ends at identical coordinates: ``co_located_km``)
+   ``parallel_links: int``  how many parallel fibres of the file this link stands for (if > 1)
+   ``split_from: str``   the original link "A-B" of a repeater hop or kept parallel
    ``attenuation_db_per_km: float``, ``protocol: "bb84-decoy" | "mdi"``   optional
    ``ref: str``, ``approximate: bool``, ``weight: float``   optional (weight: Inet/Rocketfuel's
                          own link weight, never used as a length)
+
+``options`` (`bridge.topology.options.TopologyOptions`) makes real networks such as the Internet
+Topology Zoo's usable: parallel links merged or kept, co-located PoPs, a disconnected file's
+largest (or a named) part, long links split by trusted repeaters (``max_link_km``) and a
+documented ceiling on nodes (``max_nodes``). Every change is listed, one line each, in
+``QkdTopology.adjustments`` (``qkdnet topologies show`` prints them).
 
 ``QkdTopology`` also has ``name``, ``citation``, ``notes`` (provenance), ``origin``, ``format``,
 ``n_nodes``, ``n_links``, ``total_length_km``, ``index(label_or_index)``, ``summary()``,

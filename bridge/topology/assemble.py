@@ -21,6 +21,8 @@ import networkx as nx
 from bridge.topology.errors import TopologyError, TopologyWarning
 from bridge.topology.geo import euclidean_km, great_circle_km
 from bridge.topology.model import LENGTH_SOURCES, PROTOCOLS, ROLES, QkdTopology
+from bridge.topology.options import TopologyOptions, too_many_nodes
+from bridge.topology.repeaters import insert_chain
 
 #: Node attributes a topology keeps, with their types (anything else in a file is dropped).
 NODE_ATTRIBUTES: dict[str, type] = {
@@ -36,6 +38,7 @@ NODE_ATTRIBUTES: dict[str, type] = {
     "location": str,  # Rocketfuel maps: the router's city
     "inet_x": float,  # Inet: position in Inet's unitless plane
     "inet_y": float,
+    "inserted": str,  # why qkdnet added this node (a repeater, a parallel link's midpoint)
 }
 #: Edge attributes a topology keeps, with their types.
 EDGE_ATTRIBUTES: dict[str, type] = {
@@ -46,6 +49,8 @@ EDGE_ATTRIBUTES: dict[str, type] = {
     "ref": str,
     "approximate": bool,
     "weight": float,  # Inet / Rocketfuel link weight (not a length)
+    "parallel_links": int,  # how many parallel fibres of the file this one link stands for
+    "split_from": str,  # the original link "A-B" a repeater hop or kept parallel belongs to
 }
 
 
@@ -83,12 +88,26 @@ class RawGraph:
     origin: str = ""
 
 
-def assemble(raw: RawGraph, default_length_km: float | None = None) -> QkdTopology:
-    """Validate `raw` and build the topology (see module doc); TopologyError on the first fault."""
+def assemble(
+    raw: RawGraph,
+    default_length_km: float | None = None,
+    options: TopologyOptions | None = None,
+) -> QkdTopology:
+    """Validate `raw` and build the topology (see module doc); TopologyError on the first fault.
+
+    `options` (see `bridge.topology.options`) says how to treat parallel links, co-located ends,
+    a disconnected graph and the node ceiling; its `default_length_km` is used when the
+    argument is None. Every change made is reported in `QkdTopology.adjustments`.
+    """
     where = raw.where
+    options = (options or TopologyOptions()).checked(where)
+    if default_length_km is None:
+        default_length_km = options.default_length_km
     default = _check_default(where, default_length_km)
     if not raw.nodes:
         raise TopologyError(f"{where}: the topology has no nodes")
+    if len(raw.nodes) > options.max_nodes:
+        raise too_many_nodes(where, len(raw.nodes), options.max_nodes)
     if not raw.edges:
         raise TopologyError(f"{where}: the topology has no links")
     index: dict[str, int] = {}
@@ -101,7 +120,8 @@ def assemble(raw: RawGraph, default_length_km: float | None = None) -> QkdTopolo
     _unique_labels(where, node_data)
 
     edges: dict[frozenset[int], tuple[int, int, dict[str, Any], str]] = {}
-    used_default: set[str] = set()  # elements whose length is default_length_km
+    extra: list[tuple[int, int, dict[str, Any]]] = []  # parallel fibres kept as their own links
+    filled: dict[str, str] = {}  # element -> how its length was filled in
     merged = 0
     seen: set[tuple[int, int]] = set()
     for edge in raw.edges:
@@ -113,54 +133,64 @@ def assemble(raw: RawGraph, default_length_km: float | None = None) -> QkdTopolo
             raise TopologyError(f"{where}: {edge.element}: self-loop on node {edge.u!r}")
         data = _edge_attributes(where, edge)
         if "length_km" not in data:
-            length, source = _derived_length(raw, node_data[a], node_data[b])
-            if length is None:
-                if default is None:
-                    why = (
-                        "its ends are at the same coordinates"
-                        if source == "co-located"
-                        else "no coordinates at both ends"
-                    )
-                    raise TopologyError(
-                        f"{where}: {edge.element}: no length_km, {why} and no default_length_km"
-                    )
-                length, source = default, "default"
-                used_default.add(edge.element)
+            length, source = _filled_length(
+                where, edge.element, raw, node_data, (a, b), default, options.co_located_km
+            )
+            if source in ("default", "co-located"):
+                filled[edge.element] = _fill_report(node_data, a, b, length, source)
             data["length_km"] = length
             data["source"] = source
         key = frozenset((a, b))
         if key in edges:
             # b-a after a-b is the other direction of one link (directed files, Rocketfuel maps
-            # list both), merged silently; a-b twice is a parallel link, merged with a warning.
-            merged += (a, b) in seen
-            seen.add((a, b))
-            if data["length_km"] < edges[key][2]["length_km"]:
-                edges[key] = (edges[key][0], edges[key][1], data, edge.element)
+            # list both), merged silently; a-b twice is a parallel link (the Zoo records them).
+            kept = edges[key]
+            if (a, b) not in seen:
+                seen.add((a, b))
+                if data["length_km"] < kept[2]["length_km"]:
+                    edges[key] = (kept[0], kept[1], data, edge.element)
+                continue
+            merged += 1
+            if options.parallel_links == "keep":
+                extra.append((a, b, data))
+                continue
+            count = kept[2].get("parallel_links", 1) + 1
+            if data["length_km"] < kept[2]["length_km"]:
+                kept = (kept[0], kept[1], data, edge.element)
+            kept[2]["parallel_links"] = count
+            edges[key] = kept
             continue
         edges[key] = (a, b, data, edge.element)
         seen.add((a, b))
 
-    defaulted = [element for _, _, _, element in edges.values() if element in used_default]
-    if defaulted:
-        shown = ", ".join(defaulted[:3]) + (", ..." if len(defaulted) > 3 else "")
-        warnings.warn(
-            f"{where}: {len(defaulted)} link(s) without length_km or coordinates use "
-            f"default_length_km={default:g} km ({shown})",
-            TopologyWarning,
-            stacklevel=3,
-        )
-    if merged:
-        warnings.warn(
-            f"{where}: merged {merged} parallel link(s) into one link per node pair (kept the "
-            "shortest)",
-            TopologyWarning,
-            stacklevel=3,
-        )
-
+    kept_elements = {element for _, _, _, element in edges.values()}
+    adjustments = [report for element, report in filled.items() if element in kept_elements]
+    _warn_filled(where, filled, kept_elements, default)
     graph = nx.Graph(name=raw.name or where, citation=raw.citation, notes=list(raw.notes))
     graph.add_nodes_from(enumerate(node_data))
     graph.add_edges_from((a, b, data) for a, b, data, _ in edges.values())
-    _check_connected(where, graph)
+    if merged and options.parallel_links == "merge":
+        adjustments.extend(_merge_reports(graph))
+    graph, extra, dropped = _keep_component(where, graph, extra, options.component)
+    adjustments.extend(dropped)
+    labels = {str(data["label"]) for _, data in graph.nodes(data=True)}
+    for a, b, data in extra:
+        (middle,) = insert_chain(graph, a, b, data, 2, "parallel", labels)
+        adjustments.append(
+            f"link {graph.nodes[a]['label']}-{graph.nodes[b]['label']}: parallel fibre kept as "
+            f"its own QKD route through trusted node {graph.nodes[middle]['label']!r}"
+        )
+    if merged:
+        how = (
+            "kept each extra one as its own QKD route through a trusted midpoint node"
+            if options.parallel_links == "keep"
+            else "merged into one link per node pair (kept the shortest)"
+        )
+        warnings.warn(
+            f"{where}: {merged} parallel link(s) {how}; see parallel_links",
+            TopologyWarning,
+            stacklevel=3,
+        )
     return QkdTopology(
         graph=nx.freeze(graph),
         name=raw.name or where,
@@ -168,7 +198,127 @@ def assemble(raw: RawGraph, default_length_km: float | None = None) -> QkdTopolo
         notes=tuple(raw.notes),
         origin=raw.origin or where,
         format=raw.format,
+        adjustments=tuple(adjustments),
     )
+
+
+def _filled_length(
+    where: str,
+    element: str,
+    raw: RawGraph,
+    node_data: list[dict[str, Any]],
+    ends: tuple[int, int],
+    default: float | None,
+    co_located_km: float,
+) -> tuple[float, str]:
+    """A length for a link the file gives none: from coordinates, the metro length, or default.
+
+    Co-located ends (identical coordinates) get the metro length `co_located_km` of the
+    options; ends without coordinates get `default`, else an error naming the flag.
+    """
+    a, b = ends
+    length, source = _derived_length(raw, node_data[a], node_data[b])
+    if length is not None:
+        return length, source
+    if source == "co-located":
+        return co_located_km, "co-located"
+    if default is None:
+        missing = [node_data[i]["label"] for i in (a, b) if not _has_position(node_data[i])]
+        raise TopologyError(
+            f"{where}: {element}: no length_km and no coordinates at "
+            f"{' and '.join(repr(m) for m in missing)}; give a length for such links with "
+            "--default-length-km KM (scenario: default_length_km)"
+        )
+    return default, "default"
+
+
+def _has_position(data: dict[str, Any]) -> bool:
+    return ("lat_deg" in data and "lon_deg" in data) or ("x_km" in data and "y_km" in data)
+
+
+def _fill_report(
+    node_data: list[dict[str, Any]], a: int, b: int, length: float, source: str
+) -> str:
+    name = f"link {node_data[a]['label']}-{node_data[b]['label']}"
+    if source == "co-located":
+        return f"{name}: ends at identical coordinates, metro length co_located_km {length:g} km"
+    missing = [node_data[i]["label"] for i in (a, b) if not _has_position(node_data[i])]
+    return f"{name}: no coordinates at {', '.join(missing)}, default_length_km {length:g} km"
+
+
+def _warn_filled(where: str, filled: dict[str, str], kept: set[str], default: float | None) -> None:
+    """One warning per kind of filled-in length (the per-link lines go to `adjustments`)."""
+    kinds = (
+        ("default_length_km", f"without length_km or coordinates use default_length_km="
+         f"{default or 0:g} km"),
+        ("co_located_km", "between PoPs at identical coordinates use the metro length "
+         "co_located_km"),
+    )  # fmt: skip
+    for marker, what in kinds:
+        links = [e for e, report in filled.items() if e in kept and marker in report]
+        if links:
+            shown = ", ".join(links[:3]) + (", ..." if len(links) > 3 else "")
+            warnings.warn(
+                f"{where}: {len(links)} link(s) {what} ({shown})", TopologyWarning, stacklevel=4
+            )
+
+
+def _merge_reports(graph: nx.Graph) -> list[str]:
+    return [
+        f"link {graph.nodes[a]['label']}-{graph.nodes[b]['label']}: {count} parallel fibres "
+        f"merged into one QKD link ({data['length_km']:,.1f} km, the shortest)"
+        for a, b, data in sorted(graph.edges(data=True))
+        if (count := data.get("parallel_links", 1)) > 1
+    ]
+
+
+def _keep_component(
+    where: str,
+    graph: nx.Graph,
+    extra: list[tuple[int, int, dict[str, Any]]],
+    component: str | None,
+) -> tuple[nx.Graph, list[tuple[int, int, dict[str, Any]]], list[str]]:
+    """The graph itself if connected; else the part `component` names, renumbered 0..k-1.
+
+    Returns the graph, the kept parallel extras (renumbered) and one report line of what was
+    dropped. Without `component` a disconnected graph is an error naming the option.
+    """
+    if nx.is_connected(graph):
+        return graph, extra, []
+    parts = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: c[0])
+    label = {i: str(graph.nodes[i]["label"]) for i in graph.nodes}
+    if component is None:
+        a, b = parts[0][0], parts[1][0]
+        raise TopologyError(
+            f"{where}: the graph is disconnected ({len(parts)} parts): node {label[a]!r} cannot "
+            f"reach node {label[b]!r}; keep one part with --component largest (or a node's "
+            "label; scenario: topology_options.component)"
+        )
+    if component == "largest":
+        keep = max(parts, key=len)  # max keeps the first of equal sizes: earliest node's part
+    else:
+        holder = next((i for i, name in label.items() if name == component), None)
+        if holder is None:
+            raise TopologyError(
+                f"{where}: component {component!r}: no node has that label (use 'largest' or a "
+                "node's label)"
+            )
+        keep = next(part for part in parts if holder in part)
+    renumber = {old: new for new, old in enumerate(keep)}
+    kept = nx.relabel_nodes(graph.subgraph(keep), renumber, copy=True)
+    kept = nx.Graph(kept)  # node order 0..k-1 for the frozen topology
+    ordered = nx.Graph(**graph.graph)
+    ordered.add_nodes_from(sorted(kept.nodes(data=True)))
+    ordered.add_edges_from(kept.edges(data=True))
+    dropped = sorted(set(graph.nodes) - set(keep))
+    names = ", ".join(label[i] for i in dropped[:10]) + (", ..." if len(dropped) > 10 else "")
+    report = (
+        f"component {component}: kept {len(keep)} of {graph.number_of_nodes()} nodes "
+        f"({len(parts)} parts); dropped {len(dropped)}: {names}"
+    )
+    warnings.warn(f"{where}: {report}", TopologyWarning, stacklevel=4)
+    extras = [(renumber[a], renumber[b], d) for a, b, d in extra if a in renumber and b in renumber]
+    return ordered, extras, [report]
 
 
 def _check_default(where: str, default_length_km: float | None) -> float | None:
@@ -191,6 +341,11 @@ def _number(value: Any) -> float | None:
 
 
 def _typed(where: str, element: str, name: str, value: Any, kind: type) -> Any:
+    if kind is int:
+        number = _number(value)
+        if number is None or number != int(number) or number < 1:
+            raise TopologyError(f"{where}: {element}: {name} {value!r} is not a positive integer")
+        return int(number)
     if kind is float:
         number = _number(value)
         if number is None:
@@ -314,14 +469,3 @@ def _derived_length(
             return km * raw.route_factor, "euclidean"
         reason = "co-located"
     return None, reason
-
-
-def _check_connected(where: str, graph: nx.Graph) -> None:
-    if nx.is_connected(graph):
-        return
-    parts = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: c[0])
-    a, b = parts[0][0], parts[1][0]
-    raise TopologyError(
-        f"{where}: the graph is disconnected ({len(parts)} parts): node "
-        f"{graph.nodes[a]['label']!r} cannot reach node {graph.nodes[b]['label']!r}"
-    )

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from bridge.topology.options import CO_LOCATED_KM_DEFAULT, MAX_NODES_DEFAULT
 from experiments.cli_errors import user_errors
 
 app = typer.Typer(
@@ -70,6 +71,21 @@ def show(
         "python", "--engine", help="'ns3' also reads Inet/Orbis/Rocketfuel with ns-3's reader"
     ),
     seed: int | None = typer.Option(None, "--seed", help="seed for synthetic specs"),
+    max_link_km: float | None = typer.Option(
+        None, "--max-link-km", help="split longer links into chains of trusted repeaters"
+    ),
+    component: str | None = typer.Option(
+        None, "--component", help="disconnected file: keep 'largest' part or a node label's"
+    ),
+    parallel_links: str = typer.Option(
+        "merge", "--parallel-links", help="merge parallel fibres into one link, or keep them"
+    ),
+    co_located_km: float = typer.Option(
+        CO_LOCATED_KM_DEFAULT, "--co-located-km", help="length of links between co-located PoPs"
+    ),
+    max_nodes: int = typer.Option(
+        MAX_NODES_DEFAULT, "--max-nodes", help="refuse bigger topologies (documented ceiling)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
     write: str | None = typer.Option(
         None, "--write", help="also write the topology to this .graphml or .gml file"
@@ -79,15 +95,24 @@ def show(
     import warnings
 
     from bridge.topology import load_topology, write_topology
+    from bridge.topology.options import TopologyOptions
 
+    options = TopologyOptions(
+        default_length_km=default_length_km,
+        co_located_km=co_located_km,
+        parallel_links=parallel_links,  # type: ignore[arg-type]
+        component=component,
+        max_link_km=max_link_km,
+        max_nodes=max_nodes,
+    )
     with user_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         topology = load_topology(
             spec,
-            default_length_km=default_length_km,
             seed=seed,
             format=fmt,
             engine=engine,  # type: ignore[arg-type]
+            options=options,
         )
         if write:
             write_topology(topology, write)
@@ -105,6 +130,7 @@ def _details(topology: Any) -> dict[str, Any]:
     return {
         **topology.summary(),
         "notes": list(topology.notes),
+        "adjustments": list(topology.adjustments),
         "node_list": [{"index": i, **graph.nodes[i]} for i in range(topology.n_nodes)],
         "link_list": [{"a": a, "b": b, **data} for a, b, data in sorted(graph.edges(data=True))],
     }
@@ -124,9 +150,11 @@ def _print_details(details: dict[str, Any]) -> None:
         console.print(f"source: {details['citation']}")
     for note in details["notes"]:
         console.print(f"note: {note}")
+    for change in details["adjustments"]:
+        console.print(f"changed: {change}", markup=False)
     labels = {n["index"]: n["label"] for n in details["node_list"]}
     nodes = Table(title="nodes")
-    for column in ("#", "label", "role", "lat", "lon", "approx.", "ref"):
+    for column in ("#", "label", "role", "lat", "lon", "approx.", "ref / inserted"):
         nodes.add_column(column)
     for n in details["node_list"]:
         nodes.add_row(
@@ -136,10 +164,10 @@ def _print_details(details: dict[str, Any]) -> None:
             _num(n.get("lat_deg")),
             _num(n.get("lon_deg")),
             _flag(n.get("approximate")),
-            n.get("ref", ""),
+            n.get("ref", "") or n.get("inserted", ""),
         )
     links = Table(title="links")
-    for column in ("a", "b", "length (km)", "from", "dB/km", "approx.", "ref"):
+    for column in ("a", "b", "length (km)", "from", "fibres", "dB/km", "approx.", "ref / split"):
         links.add_column(column)
     for e in details["link_list"]:
         links.add_row(
@@ -147,9 +175,10 @@ def _print_details(details: dict[str, Any]) -> None:
             labels[e["b"]],
             f"{e['length_km']:.1f}",
             e["source"],
+            str(e.get("parallel_links", "")),
             _num(e.get("attenuation_db_per_km")),
             _flag(e.get("approximate")),
-            e.get("ref", ""),
+            e.get("ref", "") or e.get("split_from", ""),
         )
     console.print(nodes)
     console.print(links)

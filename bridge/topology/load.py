@@ -10,6 +10,7 @@ How a spec is read, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,9 @@ from bridge.topology.errors import TopologyError
 from bridge.topology.model import QkdTopology
 from bridge.topology.networkx_io import read_gml, read_graphml
 from bridge.topology.ns3_reader import NS3_FILE_TYPES, check_agreement, read_with_ns3
-from bridge.topology.synthetic import generate, is_synthetic_spec
+from bridge.topology.options import TopologyOptions, too_many_nodes
+from bridge.topology.repeaters import split_long_links
+from bridge.topology.synthetic import generate, is_synthetic_spec, parse_spec
 from bridge.topology.text_formats import read_inet, read_orbis, read_rocketfuel
 from bridge.topology.yaml_format import read_yaml
 
@@ -45,6 +48,7 @@ def load_topology(
     seed: int | None = None,
     format: str | None = None,
     engine: Engine = "python",
+    options: TopologyOptions | None = None,
 ) -> QkdTopology:
     """Load a built-in network, a synthetic spec or a file; TopologyError (one line) if unusable.
 
@@ -52,7 +56,25 @@ def load_topology(
     TopologyWarning lists them); without it such a link is an error. `seed` seeds synthetic specs
     that do not name one. `engine="ns3"` also reads Inet/Orbis/Rocketfuel files with ns-3's
     TopologyReaderHelper in a subprocess and fails unless ns-3 and qkdnet's parser agree.
+    `options` (parallel links, co-located PoPs, components, max_link_km, the node ceiling; see
+    `bridge.topology.options`) make real networks usable; `default_length_km`, when given,
+    replaces the options' own.
     """
+    options = options or TopologyOptions()
+    if default_length_km is not None:
+        options = dataclasses.replace(options, default_length_km=default_length_km)
+    options = options.checked(str(spec))
+    topology = _load(spec, seed, format, engine, options)
+    return split_long_links(topology, options.max_link_km)
+
+
+def _load(
+    spec: str | Path,
+    seed: int | None,
+    format: str | None,
+    engine: Engine,
+    options: TopologyOptions,
+) -> QkdTopology:
     if engine not in ("python", "ns3"):
         raise TopologyError(f"{spec}: engine must be 'python' or 'ns3', not {engine!r}")
     if isinstance(spec, str):
@@ -64,8 +86,11 @@ def load_topology(
             path = builtin_path(name)
             raw = read_yaml(path, path.name)
             raw.format, raw.origin = "builtin", name
-            return assemble(raw, default_length_km)
+            return assemble(raw, options=options)
         if format is None and is_synthetic_spec(text):
+            n = parse_spec(text, seed)[1].get("n")
+            if isinstance(n, int) and n > options.max_nodes:
+                raise too_many_nodes(text, n, options.max_nodes)
             return generate(text, seed)
         match = _FORMAT_PREFIX.match(text)
         if match and format is None:
@@ -82,13 +107,13 @@ def load_topology(
     fmt = format.lower() if format else detect_format(path, where)
     if fmt not in _READERS:
         raise TopologyError(f"{where}: unknown format {fmt!r} ({', '.join(FORMATS)})")
-    raw = _READERS[fmt](path, where)
+    raw = _READERS[fmt](path, where, max_nodes=options.max_nodes)
     raw.origin = str(path)
     if not raw.name:
         raw.name = path.stem
     if engine == "ns3":
         _cross_check_with_ns3(raw, path, fmt)
-    return assemble(raw, default_length_km)
+    return assemble(raw, options=options)
 
 
 def _cross_check_with_ns3(raw: RawGraph, path: Path, fmt: str) -> None:

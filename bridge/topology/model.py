@@ -22,7 +22,8 @@ from bridge.topology.errors import TopologyError
 NodeRef = int | str  # a node index, or its label
 
 #: Values of the edge attribute `source`: where a link's length came from.
-LENGTH_SOURCES = ("given", "great-circle", "euclidean", "default")
+#: "co-located": its ends share coordinates, so it is a metro link of `co_located_km`.
+LENGTH_SOURCES = ("given", "great-circle", "euclidean", "default", "co-located")
 #: Values of the node attribute `role`.
 ROLES = ("trusted", "relay")
 #: Values of the optional edge attribute `protocol`.
@@ -45,6 +46,9 @@ class QkdTopology:
     notes: tuple[str, ...] = ()
     origin: str = ""  # the path, built-in name or synthetic spec it was loaded from
     format: str = ""  # gml, graphml, inet, orbis, rocketfuel, yaml, builtin, synthetic
+    #: What loading changed, one line each: lengths filled in per link, parallel links merged,
+    #: nodes dropped with other components, repeaters inserted (see `bridge.topology.options`).
+    adjustments: tuple[str, ...] = ()
     _labels: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +93,7 @@ class QkdTopology:
             "nodes": self.n_nodes,
             "links": self.n_links,
             "relay_nodes": sum(1 for _, r in self.graph.nodes(data="role") if r == "relay"),
+            "inserted_nodes": sum(1 for _, why in self.graph.nodes(data="inserted") if why),
             "total_length_km": self.total_length_km,
             "min_link_km": min(lengths),
             "max_link_km": max(lengths),

@@ -17,13 +17,14 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import ParseError, iterparse
 
 import networkx as nx
 
 from bridge.topology.assemble import EDGE_ATTRIBUTES, NODE_ATTRIBUTES, RawEdge, RawGraph, RawNode
 from bridge.topology.errors import TopologyError
 from bridge.topology.model import QkdTopology
+from bridge.topology.options import MAX_NODES_DEFAULT, too_many_nodes
 
 #: Other names files use for qkdnet's node attributes (Topology Zoo: Latitude/Longitude).
 NODE_ALIASES = {
@@ -41,29 +42,112 @@ EDGE_ALIASES = {"length_source": "source"}
 NOTES_SEPARATOR = "\n"
 
 
-def read_gml(path: Path, where: str) -> RawGraph:
-    """Parse a GML file (node keys are the GML ids; `label` stays an attribute)."""
+#: Deepest `[ ... ]` nesting a GML topology may have (graph [ node [ graphics [ ...: 3 is real;
+#: networkx's parser recurses per level, so a 20,000-deep file would end in RecursionError).
+MAX_GML_DEPTH = 64
+_GML_BRACKETS = re.compile(r'"[^"]*"|#[^\n]*|\[|\]')
+_GML_NODE = re.compile(r"\bnode\s*\[")
+_GML_HEADER = re.compile(r"\bgraph\s*\[")
+
+
+def read_gml(path: Path, where: str, max_nodes: int = MAX_NODES_DEFAULT) -> RawGraph:
+    """Parse a GML file (node keys are the GML ids; `label` stays an attribute).
+
+    Parallel edges are read whether or not the header says `multigraph 1` (most Topology Zoo
+    files have parallel links and no such header); `assemble` merges or keeps them.
+    """
     text = _read_text(path, where)
+    _check_gml_depth(text, where)
+    count = len(_GML_NODE.findall(text))
+    if count > max_nodes:
+        raise too_many_nodes(where, count, max_nodes)
     try:
         graph = nx.parse_gml(text, label="id")
     except nx.NetworkXError as exc:
-        raise TopologyError(f"{where}: {_with_line(str(exc))}") from None
+        if not re.match(r"^edge #\d+ \(.*\) is duplicated$", str(exc)):
+            raise TopologyError(f"{where}: {_with_line(str(exc))}") from None
+        graph = _parse_gml_as_multigraph(text, where)
     return _raw_from_networkx(graph, where, "gml", node_word="node")
 
 
-def read_graphml(path: Path, where: str) -> RawGraph:
-    """Parse a GraphML file (node ids are strings)."""
+def _parse_gml_as_multigraph(text: str, where: str) -> nx.Graph:
+    """The file read again with `multigraph 1` added to its header (GML repeats keys as lists,
+    so an explicit `multigraph 0` becomes [1, 0], which networkx also reads as a multigraph)."""
+    patched = _GML_HEADER.sub("graph [\n  multigraph 1", text, count=1)
     try:
+        return nx.parse_gml(patched, label="id")
+    except nx.NetworkXError as exc:
+        raise TopologyError(f"{where}: {_with_line(str(exc))}") from None
+
+
+def _check_gml_depth(text: str, where: str) -> None:
+    """TopologyError at the first `[` nested deeper than MAX_GML_DEPTH (strings skipped)."""
+    depth = 0
+    for match in _GML_BRACKETS.finditer(text):
+        token = match.group()
+        if token == "[":
+            depth += 1
+            if depth > MAX_GML_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                raise TopologyError(
+                    f"{where}: line {line}: '[' nested more than {MAX_GML_DEPTH} deep (a GML "
+                    "topology needs 2-3 levels)"
+                )
+        elif token == "]":
+            depth -= 1
+
+
+def read_graphml(path: Path, where: str, max_nodes: int = MAX_NODES_DEFAULT) -> RawGraph:
+    """Parse a GraphML file (node ids are strings).
+
+    networkx merges a repeated `<node id>` into one node and creates a node for an edge end no
+    `<node>` declares; both would silently make another network, so `_check_graphml_ids` reads
+    the ids first and refuses either, with the element's line.
+    """
+    try:
+        _check_graphml_ids(path, where, max_nodes)
         graph = nx.read_graphml(path)
     except ParseError as exc:
         line, column = exc.position
         message = str(exc).split(":")[0]
         raise TopologyError(f"{where}: line {line}, column {column + 1}: {message}") from None
     except (nx.NetworkXError, KeyError, ValueError, TypeError) as exc:
+        if isinstance(exc, TopologyError):
+            raise
         raise TopologyError(f"{where}: not usable GraphML: {exc}") from None
     except OSError as exc:
         raise TopologyError(f"{where}: cannot read: {exc.strerror}") from None
     return _raw_from_networkx(graph, where, "graphml", node_word="node")
+
+
+def _check_graphml_ids(path: Path, where: str, max_nodes: int) -> None:
+    """Every `<node id>` once, every edge end declared, at most `max_nodes` nodes.
+
+    A streaming pass (iterparse) with the same expat parser networkx uses, so hostile XML is
+    no more dangerous here than there; the node ceiling stops a huge file early.
+    """
+    declared: set[str] = set()
+    ends: list[tuple[str, str]] = []
+    for _, element in iterparse(path, events=("end",)):
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "node":
+            node_id = element.get("id")
+            if node_id in declared:
+                raise TopologyError(f"{where}: <node id={node_id!r}> is declared twice")
+            declared.add(str(node_id))
+            if len(declared) > max_nodes:
+                raise too_many_nodes(where, 0, max_nodes, "counted while reading")
+            element.clear()
+        elif tag == "edge":
+            ends.append((str(element.get("source")), str(element.get("target"))))
+            element.clear()
+    for source, target in ends:
+        for end in (source, target):
+            if end not in declared:
+                raise TopologyError(
+                    f"{where}: <edge source={source!r} target={target!r}>: node {end!r} is not "
+                    "declared by any <node>"
+                )
 
 
 def write_topology(topology: QkdTopology, path: str | Path, format: str | None = None) -> Path:

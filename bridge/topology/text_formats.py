@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bridge.topology.assemble import RawEdge, RawGraph, RawNode
 from bridge.topology.errors import TopologyError
+from bridge.topology.options import MAX_NODES_DEFAULT, too_many_nodes
 
 # The regular expressions of ns-3.44's rocketfuel-topology-reader.cc, in Python syntax.
 _SPACE, _MAYSPACE = r"[ \t]+", r"[ \t]*"
@@ -70,12 +71,16 @@ ROCKETFUEL_WEIGHTS_LINE = re.compile(
 class _Nodes:
     """Nodes in order of first appearance (ns-3's creation order)."""
 
-    def __init__(self, raw: RawGraph) -> None:
+    def __init__(self, raw: RawGraph, max_nodes: int) -> None:
         self.raw = raw
         self.by_id: dict[str, RawNode] = {}
+        self.max_nodes = max_nodes
 
     def get(self, node_id: str, element: str) -> RawNode:
         if node_id not in self.by_id:
+            if len(self.by_id) >= self.max_nodes:
+                # Stop reading at the ceiling: a 150k-node map is refused in milliseconds.
+                raise too_many_nodes(self.raw.where, 0, self.max_nodes, f"at {element}")
             node = RawNode(node_id, f"{element} (node {node_id})")
             self.by_id[node_id] = node
             self.raw.nodes.append(node)
@@ -99,7 +104,7 @@ def _float(where: str, lineno: int, what: str, token: str) -> float:
         raise TopologyError(f"{where}: line {lineno}: {what} {token!r} is not a number") from None
 
 
-def read_inet(path: Path, where: str) -> RawGraph:
+def read_inet(path: Path, where: str, max_nodes: int = MAX_NODES_DEFAULT) -> RawGraph:
     """Inet 3.0 (strict: the counts in the header must match the lines that follow)."""
     lines = _lines(path, where)
     while lines and not lines[-1].strip():
@@ -113,6 +118,8 @@ def read_inet(path: Path, where: str) -> RawGraph:
             f"{where}: line 1: expected the Inet header '<nodes> <links>', got {lines[0]!r}"
         )
     n_nodes, n_links = int(header[0]), int(header[1])
+    if n_nodes > max_nodes:
+        raise too_many_nodes(where, n_nodes, max_nodes)
     if len(lines) != 1 + n_nodes + n_links:
         raise TopologyError(
             f"{where}: line 1: the header promises {n_nodes} node and {n_links} link lines, "
@@ -132,7 +139,7 @@ def read_inet(path: Path, where: str) -> RawGraph:
         x = _float(where, lineno, "x", tokens[1])
         y = _float(where, lineno, "y", tokens[2])
         positions[node_id] = (x, y, lineno)
-    nodes = _Nodes(raw)
+    nodes = _Nodes(raw, max_nodes)
     for lineno in range(2 + n_nodes, 2 + n_nodes + n_links):
         tokens = lines[lineno - 1].split()
         if len(tokens) not in (2, 3):
@@ -158,10 +165,10 @@ def read_inet(path: Path, where: str) -> RawGraph:
     return raw
 
 
-def read_orbis(path: Path, where: str) -> RawGraph:
+def read_orbis(path: Path, where: str, max_nodes: int = MAX_NODES_DEFAULT) -> RawGraph:
     """Orbis 0.70: every non-blank line is exactly '<from> <to>'."""
     raw = RawGraph(where=where, format="orbis")
-    nodes = _Nodes(raw)
+    nodes = _Nodes(raw, max_nodes)
     for lineno, line in enumerate(_lines(path, where), start=1):
         tokens = line.split()
         if not tokens:
@@ -183,7 +190,7 @@ def rocketfuel_kind(first_line: str) -> str | None:
     return None
 
 
-def read_rocketfuel(path: Path, where: str) -> RawGraph:
+def read_rocketfuel(path: Path, where: str, max_nodes: int = MAX_NODES_DEFAULT) -> RawGraph:
     """Rocketfuel maps (*.cch) or weights file; every non-blank line must match the grammar."""
     lines = _lines(path, where)
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
@@ -197,7 +204,7 @@ def read_rocketfuel(path: Path, where: str) -> RawGraph:
             f"('<from> <to> <weight>'): {lines[first]!r}"
         )
     raw = RawGraph(where=where, format="rocketfuel")
-    nodes = _Nodes(raw)
+    nodes = _Nodes(raw, max_nodes)
     pattern = ROCKETFUEL_MAPS_LINE if kind == "maps" else ROCKETFUEL_WEIGHTS_LINE
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():

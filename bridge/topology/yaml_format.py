@@ -45,8 +45,10 @@ _LINK_KEYS = {
 }
 
 
-def read_yaml(path: Path, where: str) -> RawGraph:
-    """Parse a qkdnet topology YAML file into a RawGraph (relay chains expanded)."""
+def read_yaml(path: Path, where: str, max_nodes: int | None = None) -> RawGraph:
+    """Parse a qkdnet topology YAML file into a RawGraph (relay chains expanded).
+
+    `max_nodes` is checked by `assemble` (a YAML file is read whole by PyYAML anyway)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

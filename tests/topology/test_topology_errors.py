@@ -103,7 +103,8 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
         (
             "t.gml",
             GML_HEAD + "edge [ source 0 target 1 length_km 5 ] edge [ source 1 target 2 ] ]",
-            r"t.gml: edge 1-2: no length_km, no coordinates at both ends and no default_length_km",
+            r"t.gml: edge 1-2: no length_km and no coordinates at 'B' and 'C'; give a length for "
+            r"such links with --default-length-km KM \(scenario: default_length_km\)",
         ),
         (
             "t.gml",

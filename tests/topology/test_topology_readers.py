@@ -156,16 +156,16 @@ def test_repeated_labels_are_made_unique_with_a_warning(tmp_path: Path) -> None:
     assert topology.labels == ["Paris", "Paris [1]", "Lyon"]
 
 
-def test_co_located_nodes_fall_back_to_the_default(tmp_path: Path) -> None:
+def test_co_located_nodes_get_the_metro_length_not_the_default(tmp_path: Path) -> None:
     gml = tmp_path / "colocated.gml"
     gml.write_text(
         "graph [ node [ id 0 Latitude 48.3 Longitude 14.3 ] node [ id 1 Latitude 48.3 "
         "Longitude 14.3 ] node [ id 2 Latitude 47.8 Longitude 13.0 ]"
         " edge [ source 0 target 1 ] edge [ source 1 target 2 ] ]"
     )
-    with pytest.warns(TopologyWarning, match=r"1 link\(s\)"):
+    with pytest.warns(TopologyWarning, match=r"1 link\(s\) between PoPs at identical"):
         topology = load_topology(gml, default_length_km=0.5)
-    assert topology.graph.edges[0, 1] == {"length_km": 0.5, "source": "default"}
+    assert topology.graph.edges[0, 1] == {"length_km": 1.0, "source": "co-located"}
 
 
 def test_directed_multigraph_merges_parallel_links_keeping_the_shortest(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_directed_multigraph_merges_parallel_links_keeping_the_shortest(tmp_path
         " edge [ source 0 target 1 length_km 30 ] edge [ source 1 target 0 length_km 30 ]"
         " edge [ source 0 target 1 length_km 20 ] edge [ source 1 target 2 length_km 7 ] ]"
     )
-    with pytest.warns(TopologyWarning, match=r"merged 1 parallel link"):
+    with pytest.warns(TopologyWarning, match=r"1 parallel link\(s\) merged"):
         topology = load_topology(gml)
     assert topology.n_links == 2
     assert topology.graph.edges[0, 1]["length_km"] == 20.0
