@@ -515,7 +515,10 @@ def parse_scenario(data: dict, source: str = "scenario") -> ScenarioConfig:
         config = ScenarioConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "scenario"
+        loc = list(first.get("loc", ()))
+        if loc[:2] in (["demands", "list"], ["demands", "generate"]):
+            del loc[1]  # the union's tag is not a field the user wrote
+        where = ".".join(str(p) for p in loc) or "scenario"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         message = first.get("msg", "invalid").removeprefix("Value error, ")
         raise ScenarioError(f"{source}: {where}: {message}{more}") from None
