@@ -69,8 +69,9 @@ def metric_vs_fraction(
         ax.set_title(network)
         ax.set_xlabel("Byzantine fraction of trusted nodes (%)")
         ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0.0)
     axes[0][0].set_ylabel(label)
-    axes[0][-1].legend(fontsize=8)
+    axes[0][0].legend(fontsize=8)  # the first panel (six-node) has every arm
     return _save(fig, out_dir, name)
 
 

@@ -24,7 +24,13 @@ import yaml
 from experiments.reproduce import claims as claims_mod
 from experiments.reproduce import figures
 from experiments.reproduce.profiles import Profile
-from experiments.reproduce.scenarios import base_scenario, sweep_spec, training_scenario, write_yaml
+from experiments.reproduce.scenarios import (
+    base_scenario,
+    onset_of,
+    sweep_spec,
+    training_scenario,
+    write_yaml,
+)
 from experiments.sweep.runner import execute
 from experiments.sweep.spec import SweepSpec, SweepTask, expand
 from experiments.sweep.table import build_table, write_table
@@ -273,9 +279,8 @@ def write_report(
             for arm, group in six[six["byzantine.fraction"] == nearest].groupby("arm", sort=False)
         }
         title = f"six-node, Byzantine fraction {nearest:g}"
-        paths += figures.delivered_over_time(
-            runs, profile.onset_s, fig_dir, "delivered_over_time", title
-        )
+        onset_s = onset_of(profile, profile.network("six-node"))
+        paths += figures.delivered_over_time(runs, onset_s, fig_dir, "delivered_over_time", title)
         paths += figures.qber_distribution(runs, fig_dir, "qber_distribution", title)
     if episodes is not None:
         paths += figures.training_curve(

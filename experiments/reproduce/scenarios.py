@@ -76,10 +76,14 @@ def base_scenario(profile: Profile, net: NetworkSetup) -> dict[str, Any]:
     data["link"]["rate_drift"] = dict(RATE_DRIFT)
     data["byzantine"]["nodes"] = []
     data["byzantine"]["fraction"] = 0.0
-    data["byzantine"]["behaviour"]["onset_s"] = profile.onset_s
+    data["byzantine"]["behaviour"]["onset_s"] = onset_of(profile, net)
     if net.topology.startswith(("waxman", "rgg")) or net.name == "beijing-shanghai":
         data["classical"] = {"routing": "nix-vector"}
     return data
+
+
+def onset_of(profile: Profile, net: NetworkSetup) -> float:
+    return profile.onset_s if net.onset_s is None else net.onset_s
 
 
 def sweep_spec(
@@ -91,7 +95,9 @@ def sweep_spec(
         "scenario": str(scenario_file),
         "grid": {"byzantine.fraction": list(net.fractions)},
         "seeds": {"count": net.seeds, "first": 1},
-        "metrics": {"warmup_steps": profile.warmup_steps},
+        "metrics": {
+            "warmup_steps": profile.warmup_steps if net.warmup_steps is None else net.warmup_steps
+        },
         "set": {"control.mode": "baseline" if arm == "baseline" else "abft"},
     }
     if arm == "abft+agent":
