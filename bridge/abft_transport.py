@@ -59,19 +59,39 @@ class Ns3Transport(Transport):
         if self._timers.pop(handle, None) is not None:
             self._network.CancelControlTimer(handle)
 
+    def now_ns(self) -> int:
+        return int(self._network.GetNowNs())
+
     def run_until(self, t_s: float, stop: Callable[[], bool] | None = None) -> None:
         """Advance to `t_s`, handling each delivery/timer at its own simulated time."""
+        self.run_until_ns(round(t_s * 1e9), stop)
+
+    def run_until_ns(self, t_ns: int, stop: Callable[[], bool] | None = None) -> None:
+        """Advance to `t_ns` (integer ns), handling each delivery/timer at its own time.
+
+        Why it cannot spin: the deadline is a whole number of ns-3 ticks, so `RunUntilNs` either
+        reaches it or stops at a control event, which is then dispatched; an iteration that
+        neither moves time nor dispatches anything means the simulator has nothing left before
+        the deadline, and the loop exits.
+        """
+        t_ns = int(t_ns)
         self._network.SetStopOnControlEvents(True)
         try:
             while True:
-                self.dispatch_pending()
+                handled = self.dispatch_pending()
                 if stop is not None and stop():
                     return
-                if self.now_s() >= t_s:
+                before = self.now_ns()
+                if before >= t_ns:
                     return
-                self._network.RunUntil(float(t_s))
+                reached = int(self._network.RunUntilNs(t_ns))
+                if reached == before and handled == 0 and self.pending_events() == 0:
+                    return  # no event and no time left to run: guaranteed exit
         finally:
             self._network.SetStopOnControlEvents(False)
+
+    def pending_events(self) -> int:
+        return int(self._network.GetPendingControlEvents())
 
     def dispatch_pending(self) -> int:
         """Hand every queued delivery/timer to its node, in time order; returns how many."""

@@ -132,6 +132,7 @@ class QkdScenario:
         self.physics = LinkPhysics(self.plan, seed=self.seed)
         self.runtime = self._build()
         self.step_index = 0
+        self._start_ns = int(self.runtime.network.GetNowNs())
         self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
         for demand in self.plan.demands:
             routes = demand.disjoint_routes if demand.paths > 1 else demand.candidate_routes[:1]
@@ -262,17 +263,20 @@ class QkdScenario:
         step's end), so a step is always `step_s` of simulated time.
         """
         dt = self.config.step_s
+        # Step boundaries are whole nanoseconds (ns-3's clock), counted from the first step, so
+        # they neither drift nor fall between two ticks (a float deadline could: issue 13).
+        step_ns = max(1, round(dt * 1e9))
+        target_ns = self._start_ns + (self.step_index + 1) * step_ns
         now = float(self.runtime.network.GetNowSeconds())
-        target = now + dt
         point = self.physics.operating_points(self._intercept_fractions(now))
         for field in ("gain", "qber", "sifting_ratio", "secret_fraction", "pulse_rate_hz"):
             self.runtime.link_input(field)[:] = getattr(point, field)
         if self.control is not None and self._last_result is not None:
             self.runtime.apply_inputs()  # this step's inputs already hold during the consensus
             self.control.begin(self._last_result)
-            self.control.run_consensus(until_s=target - 1e-6)
-        now = float(self.runtime.network.GetNowSeconds())
-        self.runtime.step(target - now)
+            self.control.run_consensus(until_ns=target_ns - 1000)  # until 1 us before the end
+        now_ns = int(self.runtime.network.GetNowNs())
+        self.runtime.step((target_ns - now_ns) * 1e-9)
         self.physics.advance(dt)
         self.step_index += 1
         result = self._result(point)

@@ -156,6 +156,23 @@ class ByzantineBehaviourConfig(_Strict):
     false_announcement: float = Field(0.0, ge=0.0, le=1.0, description="MDI relays only")
 
 
+class ByzantineProtocolConfig(_Strict):
+    """What a Byzantine node does inside the ABFT consensus (next to what it does to links).
+
+    `none`: follows the protocol (it may still lie in its reports: `behaviour`); `equivocate`:
+    sends different proposals/votes to different halves of the honest nodes; `censor`: as
+    primary, leaves reports out of its batches (`victims`, default: every honest node); `silent`:
+    sends nothing; `crash`: stops at `at_s`; `delay`: delays every message by `delay_s`;
+    `invalid-proposal`: as primary, proposes garbage. Only used with `control.mode: abft`."""
+
+    strategy: Literal[
+        "none", "equivocate", "censor", "silent", "crash", "delay", "invalid-proposal"
+    ] = "none"
+    victims: list[NodeRef] | None = None
+    at_s: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    delay_s: float = Field(0.05, ge=0.0, allow_inf_nan=False)
+
+
 class ByzantineConfig(_Strict):
     """Which nodes are Byzantine: listed by name, or a fraction of trusted nodes picked by seed."""
 
@@ -165,6 +182,7 @@ class ByzantineConfig(_Strict):
         True, description="never pick a demand's own endpoints when drawing by fraction"
     )
     behaviour: ByzantineBehaviourConfig = ByzantineBehaviourConfig()
+    protocol: ByzantineProtocolConfig = ByzantineProtocolConfig()
 
     @model_validator(mode="after")
     def _one_way(self) -> ByzantineConfig:

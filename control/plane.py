@@ -3,14 +3,23 @@
 Each step (from the second on) the key-management nodes report what they saw on their links in
 the previous step - the QBER they measured and their key-buffer levels, as the ns-3 model reports
 them (a Byzantine node's reports may lie) - and vote to trust a link iff its reported QBER stays
-within `expected + margin`. The coordinator agrees on the values, decides per-link trust by the
-weighted vote, and updates the nodes' weights. With ABFT the consensus messages are ns-3 packets
-among the nodes (`bridge.abft_transport`) and run at the start of the step, in simulated time.
+within `expected + margin` (the public bound). Only a link's two endpoints observe it, so only
+they report on it. The coordinator agrees on a batch of reports, proves faulty the nodes whose
+reports contradict more than f others (control/abft/diagnosis.py), trusts a link only when both
+its ends vouch for it, and lowers the weights of proved-faulty nodes only. With ABFT the consensus
+messages are ns-3 packets among the nodes (`bridge.abft_transport`) and run at the start of the
+step, in simulated time; Byzantine nodes may also misbehave inside the protocol
+(`byzantine.protocol`: equivocate, censor, silent, crash, delay, invalid proposals).
+
+Fault assumption the resilience rests on: at most f = (n - 1) // 3 of the n key-management nodes
+are Byzantine, and honest ends of a link agree on its QBER and (within a few requests' key) its
+buffer. Under it no honest node loses weight and no link an honest end measures as bad is
+trusted; beyond it, quorum safety still holds (the clamp) but a coalition can frame nodes.
 
 With `reroute` on, demands then use only trusted links and nodes whose weight is above
-`node_weight_min` (same number of node-disjoint routes if the trusted graph has them, fewer
-otherwise), so an attacked link or a lying relay is routed around. The baseline trusts every
-report and never reroutes: the comparison the experiments need.
+`node_weight_min` and that were not proved faulty (same number of node-disjoint routes if the
+trusted graph has them, fewer otherwise), so an attacked link or a lying relay is routed around.
+The baseline trusts every report and never reroutes: the comparison the experiments need.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from bridge.scenario_config import ScenarioConfig
+from bridge.scenario_config import ScenarioConfig, ScenarioError
 from bridge.scenario_plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
 from control.abft import (
     AbftConfig,
@@ -30,7 +39,9 @@ from control.abft import (
     BaselineCoordinator,
     MeasuredInputs,
     NodeReport,
+    QuantityConfig,
     StepDecision,
+    make_strategy,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,10 +97,13 @@ class ControlPlane:
         abft_config = AbftConfig(
             n_nodes=len(self.members),
             link_endpoints=endpoints,
+            quantities=self._quantities(config),
             alpha=config.control.alpha,
+            observation="endpoints",  # a link is seen by its two ends only
             seed=config.seed,
         )
         self.abft_config = abft_config
+        self.protocol_byzantine = self._protocol_strategies(config, plan)
         if self.mode == "abft":
             transport = None
             if scenario is not None:
@@ -97,12 +111,59 @@ class ControlPlane:
 
                 transport = Ns3Transport(scenario.runtime.network, self.members)
             self.coordinator: AbftCoordinator | BaselineCoordinator = AbftCoordinator(
-                abft_config, transport=transport
+                abft_config, transport=transport, byzantine=self.protocol_byzantine
             )
         else:
             self.coordinator = BaselineCoordinator(abft_config)
         self.last: StepDecision | None = None
         self._pending_step: int | None = None
+
+    @staticmethod
+    def _quantities(config: ScenarioConfig) -> tuple[QuantityConfig, ...]:
+        """What the nodes report and how far honest ends of one link may differ.
+
+        Both ends estimate a link's QBER from the same sifted bits, so honest QBER reports agree
+        (0.01 covers rounding). Buffer levels differ while a relayed key is in flight (consumed
+        at one end, not yet at the other) and by authentication tags: up to a few requests' key,
+        so the tolerance is four of the largest request plus 10 %. Honest ends must always agree
+        within these tolerances: the diagnosis rests on it (control/abft/diagnosis.py).
+        """
+        request_bits = max(
+            (d.rate_bps * config.demand_interval_s for d in config.demands), default=0.0
+        )
+        return (
+            QuantityConfig(name="qber", tolerance_abs=0.01),
+            QuantityConfig(
+                name="buffer_bits",
+                tolerance_abs=1000.0 + 4.0 * request_bits,
+                tolerance_rel=0.1,
+                worse="lower",
+            ),
+        )
+
+    def _protocol_strategies(self, config: ScenarioConfig, plan: ScenarioPlan) -> dict[int, Any]:
+        """Consensus-level behaviour of the scenario's Byzantine key-management nodes."""
+        protocol = config.byzantine.protocol
+        if protocol.strategy == "none" or self.mode != "abft":
+            return {}
+        labels = {node.label: node.index for node in plan.nodes}
+        victims = None
+        if protocol.victims is not None:
+            victims = []
+            for ref in protocol.victims:
+                ns_node = labels.get(ref, ref) if isinstance(ref, str) else ref
+                if ns_node not in self._member_of:
+                    raise ScenarioError(
+                        f"byzantine.protocol.victims: {ref!r} is not a trusted node"
+                    )
+                victims.append(self._member_of[ns_node])
+        return {
+            self._member_of[ns_node]: make_strategy(
+                protocol.strategy, at_s=protocol.at_s, delay_s=protocol.delay_s, victims=victims
+            )
+            for ns_node in sorted(plan.byzantine)
+            if ns_node in self._member_of
+        }
 
     # reports ----------------------------------------------------------------------------
     def reports(self, result: StepResult) -> tuple[dict[int, NodeReport], MeasuredInputs]:
@@ -130,7 +191,7 @@ class ControlPlane:
             reports[member] = NodeReport(
                 member, result.step, {"qber": qber, "buffer_bits": buffers}, votes
             )
-        measured = MeasuredInputs(result.link("step_qber"), expected)
+        measured = MeasuredInputs(result.link("step_qber"), expected, expected + margin)
         return reports, measured
 
     # the per-step protocol --------------------------------------------------------------
@@ -143,14 +204,18 @@ class ControlPlane:
         else:
             self.last = self.coordinator.run_step(result.step, reports, measured)
 
-    def run_consensus(self, until_s: float) -> None:
-        """Let the consensus run over the network until all honest nodes decided or `until_s`."""
+    def run_consensus(self, until_ns: int) -> None:
+        """Let the consensus run over the network until all honest nodes decided or `until_ns`
+        (integer simulated nanoseconds: a deadline the simulator can always reach)."""
         if self._pending_step is None or not isinstance(self.coordinator, AbftCoordinator):
             return
         step = self._pending_step
-        self.coordinator.transport.run_until(
-            until_s, stop=lambda: self.coordinator.all_honest_decided(step)
-        )
+        transport = self.coordinator.transport
+        stop = lambda: self.coordinator.all_honest_decided(step)  # noqa: E731
+        if hasattr(transport, "run_until_ns"):
+            transport.run_until_ns(until_ns, stop=stop)
+        else:
+            transport.run_until(until_ns * 1e-9, stop=stop)
 
     def finish(self, scenario: QkdScenario | None = None) -> ControlOutcome:
         """Collect the decision of the step begun last and apply it (reroute)."""
@@ -183,7 +248,7 @@ class ControlPlane:
         keep = {
             ns_node
             for member, ns_node in enumerate(self.members)
-            if weights[member] >= self.node_weight_min
+            if weights[member] >= self.node_weight_min and not decision.faulty[member]
         }
         graph.add_nodes_from(keep)
         for link in self.plan.links:
@@ -199,8 +264,14 @@ class ControlPlane:
             sub = graph.copy()
             for end in (demand.src, demand.dst):
                 sub.add_node(end)
+            ends = {demand.src, demand.dst}
             for link in self.plan.links:
-                if {link.a, link.b} & {demand.src, demand.dst} and decision.trusted[link.index]:
+                # a trusted link at an end joins it to a kept node (never re-admits a dropped one)
+                if (
+                    {link.a, link.b} & ends
+                    and {link.a, link.b} <= ends | set(graph.nodes)
+                    and decision.trusted[link.index]
+                ):
                     sub.add_edge(link.a, link.b, length_km=link.length_km)
             if not nx.has_path(sub, demand.src, demand.dst):
                 continue  # nothing trusted left: keep the current routes
@@ -223,6 +294,7 @@ class ControlPlane:
         frame["weight"] = d.weights if d is not None else np.ones(n)
         frame["consensus_weight"] = d.consensus_weights if d is not None else np.ones(n)
         frame["error"] = d.errors if d is not None else np.zeros(n)
+        frame["faulty"] = d.faulty if d is not None else np.zeros(n, dtype=bool)
         return frame.set_index("node")
 
     def link_table(self, decision: StepDecision | None) -> pd.DataFrame:
@@ -233,6 +305,7 @@ class ControlPlane:
         frame["trusted"] = d.trusted.astype(bool) if d is not None else np.ones(n_links, bool)
         frame["vote"] = d.vote if d is not None else np.zeros(n_links)
         frame["agreed_qber"] = d.agreed["qber"] if d is not None else np.full(n_links, np.nan)
+        frame["disputed"] = d.disputed if d is not None else np.zeros(n_links, dtype=bool)
         return frame.set_index("link")
 
     def stats(self) -> dict[str, Any]:

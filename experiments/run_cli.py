@@ -64,6 +64,11 @@ def run(
         names = [n.label for n in plan.nodes]
         byzantine = ", ".join(names[i] for i in sorted(plan.byzantine))
         console.print(f"Byzantine from {onset:g} s: {byzantine}")
+        protocol = config.byzantine.protocol
+        if protocol.strategy != "none":
+            effective = config.control.mode == "abft"
+            where = "in the ABFT consensus" if effective else "(ignored: no consensus in baseline)"
+            console.print(f"their protocol-level strategy {where}: {protocol.strategy}")
         report = attacked_link_report(tables, onset)
         report.index = [f"{names[plan.links[i].a]}-{names[plan.links[i].b]}" for i in report.index]
         report.index.name = "link"

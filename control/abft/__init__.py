@@ -57,6 +57,7 @@ from control.abft.coordinator import (
     AbftConfig,
     AbftCoordinator,
     BaselineCoordinator,
+    QuantityConfig,
     StepDecision,
     StepStats,
     honest_reports,
@@ -101,6 +102,7 @@ from control.abft.weights import WeightRule
 
 __all__ = [
     "AbftConfig",
+    "QuantityConfig",
     "AbftCoordinator",
     "AbftError",
     "Application",

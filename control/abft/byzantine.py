@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from control.abft.crypto import digest
+from control.abft.errors import MessageDecodeError
 from control.abft.messages import Commit, Message, Prepare, PrePrepare
-from control.abft.reports import NodeReport
+from control.abft.reports import NodeReport, ReportBatch
 
 if TYPE_CHECKING:
     from control.abft.pbft import Replica
@@ -147,6 +148,47 @@ class InvalidProposal(Strategy):
         return [(0.0, message)]
 
 
+class Censor(Strategy):
+    """As primary, leaves chosen nodes' reports out of every batch it proposes (and out of the
+    late reports it must carry), so their evidence never reaches the decision.
+
+    `victims`: consensus ids whose reports are dropped (None: every honest node). The batch keeps
+    at least n - f reports, so honest nodes cannot reject it as malformed: only the owed-report
+    rule (ledger.py) catches the censor, by refusing its next batch and forcing a view change.
+    """
+
+    name = "censor"
+
+    def __init__(self, victims: Iterable[int] | None = None) -> None:
+        super().__init__()
+        self.victims = None if victims is None else frozenset(victims)
+        self.censored = 0  # reports it left out (for tests and reports)
+        self._counted: set[int] = set()
+
+    def outgoing(self, replica: Replica, dst: int, message: Message) -> list[tuple[float, Message]]:
+        if not (isinstance(message, PrePrepare) and message.value):
+            return [(0.0, message)]
+        try:
+            batch = ReportBatch.decode(message.value)
+        except MessageDecodeError:
+            return [(0.0, message)]
+        victims = self.victims if self.victims is not None else frozenset(self.honest_ids)
+        keep_min = self.n_nodes - (self.n_nodes - 1) // 3
+        kept = list(batch.reports)
+        for env in batch.reports:
+            if env.sender in victims and env.sender != replica.id and len(kept) > keep_min:
+                kept.remove(env)
+        late = tuple(env for env in batch.late if env.sender not in victims)
+        dropped = len(batch.reports) - len(kept) + len(batch.late) - len(late)
+        if dropped == 0:
+            return [(0.0, message)]
+        if message.seq not in self._counted:
+            self._counted.add(message.seq)
+            self.censored += dropped
+        value = ReportBatch(batch.step, tuple(kept), late).encode()
+        return [(0.0, PrePrepare(message.view, message.seq, value))]
+
+
 class FalseReport(Strategy):
     """Honest in the protocol, lies in its step reports.
 
@@ -222,10 +264,18 @@ class _Colluder(Equivocate):
         return self._lie.report(step, report)
 
 
-STRATEGY_NAMES = ("silent", "crash", "delay", "equivocate", "invalid-proposal", "false-report")
+STRATEGY_NAMES = (
+    "silent",
+    "crash",
+    "delay",
+    "equivocate",
+    "invalid-proposal",
+    "false-report",
+    "censor",
+)
 
 
-def make_strategy(name: str, **kwargs: float) -> Strategy:
+def make_strategy(name: str, **kwargs: object) -> Strategy:
     """Build a strategy from its name (for configs and the CLI)."""
     factories = {
         "silent": Silent,
@@ -234,6 +284,7 @@ def make_strategy(name: str, **kwargs: float) -> Strategy:
         "equivocate": Equivocate,
         "invalid-proposal": InvalidProposal,
         "false-report": lambda: FalseReport(bias=kwargs.get("bias", 0.1)),
+        "censor": lambda: Censor(kwargs.get("victims")),
     }
     if name not in factories:
         raise ValueError(f"unknown Byzantine strategy {name!r}; known: {', '.join(STRATEGY_NAMES)}")

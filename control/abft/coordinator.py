@@ -73,6 +73,7 @@ class QuantityConfig(BaseModel):
     name: str = Field(min_length=1)
     tolerance_abs: float = Field(ge=0.0, allow_inf_nan=False)
     tolerance_rel: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    worse: Literal["higher", "lower"] = "higher"
 
 
 class AbftConfig(BaseModel):
@@ -85,20 +86,23 @@ class AbftConfig(BaseModel):
     link_endpoints: tuple[tuple[int, int], ...]
     quantities: tuple[QuantityConfig, ...] = (
         QuantityConfig(name="qber", tolerance_abs=0.01),
-        QuantityConfig(name="buffer_bits", tolerance_abs=1000.0, tolerance_rel=0.1),
+        QuantityConfig(name="buffer_bits", tolerance_abs=1000.0, tolerance_rel=0.1, worse="lower"),
     )
     alpha: float = Field(0.3, gt=0.0, lt=1.0)
     weight_floor: float = Field(0.05, gt=0.0, le=1.0)
     recovery_rate: float = Field(0.02, ge=0.0, lt=1.0)
     probation_steps: int = Field(5, ge=0)
     clean_error: float = Field(0.05, ge=0.0, lt=1.0)
-    qber_tolerance: float = Field(0.01, gt=0.0)
-    report_error_weight: float = Field(1.0, ge=0.0)
-    qber_error_weight: float = Field(0.5, ge=0.0)
-    qber_blame: Literal["attributed", "shared"] = Field(
-        "attributed",
-        description="how a link's QBER excess is blamed on its ends: in proportion to how "
-        "anomalous each end's other links are (attributed), or fully on both (shared)",
+    observation: Literal["endpoints", "any"] = Field(
+        "endpoints",
+        description="who observes a link: its two endpoints only (what a QKD network has), or "
+        "any node that reports on it (test harnesses where every node sees every link)",
+    )
+    censorship_grace_s: float = Field(
+        0.01,
+        ge=0.0,
+        description="a report held this long before a batch that omits it is owed (>= 2 "
+        "message delays, so an honest primary always has it)",
     )
     trust_threshold: float = Field(0.0, ge=-1.0, lt=1.0)
     initial_weights: tuple[float, ...] | None = None
@@ -141,7 +145,8 @@ class AbftConfig(BaseModel):
             f=self.fault_bound,
             link_endpoints=self.link_endpoints,
             quantities=tuple(
-                QuantitySpec(q.name, q.tolerance_abs, q.tolerance_rel) for q in self.quantities
+                QuantitySpec(q.name, q.tolerance_abs, q.tolerance_rel, q.worse)
+                for q in self.quantities
             ),
             rule=WeightRule(
                 self.alpha,
@@ -150,12 +155,10 @@ class AbftConfig(BaseModel):
                 self.probation_steps,
                 self.clean_error,
             ),
-            qber_tolerance=self.qber_tolerance,
-            report_error_weight=self.report_error_weight,
-            qber_error_weight=self.qber_error_weight,
-            qber_blame=self.qber_blame,
             trust_threshold=self.trust_threshold,
             report_wait_s=self.report_wait_s,
+            observation=self.observation,
+            censorship_grace_s=self.censorship_grace_s,
         )
 
 
@@ -179,6 +182,8 @@ class StepDecision:
     agreed: dict[str, np.ndarray]
     trusted: np.ndarray
     vote: np.ndarray
+    disputed: np.ndarray  # links distrusted on one endpoint's word while the other vouches
+    faulty: np.ndarray  # nodes the step's reports proved faulty
     weights: np.ndarray  # trust weights (the adaptive rule), used by the vote
     consensus_weights: np.ndarray  # quorum weights (the safe projection of the trust weights)
     errors: np.ndarray
@@ -312,7 +317,8 @@ class AbftCoordinator:
                 raise ConfigurationError(f"{name} must have one entry per link ({L})")
 
     def all_honest_decided(self, step: int) -> bool:
-        return all(step in self.ledgers[i].history for i in self.honest_ids)
+        """Every honest node executed the step or holds the state after it (state transfer)."""
+        return all(self.ledgers[i].next_step > step for i in self.honest_ids)
 
     def run_step(
         self, step: int, reports: Mapping[int, NodeReport], measured: MeasuredInputs
@@ -341,13 +347,14 @@ class AbftCoordinator:
             return self._undecided(step, stats)
         ref = outcomes[0][1]
         disagreements = sum(o.fingerprint() != ref.fingerprint() for _, o in outcomes)
-        all_done = len(outcomes) == len(self.honest_ids)
+        done = sum(self.ledgers[i].next_step > step for i in self.honest_ids)
+        all_done = done == len(self.honest_ids)
         stats = StepStats(
             messages=traffic.messages_sent,
             bytes=traffic.bytes_sent,
             latency_s=(max(times) - start) if all_done and times else None,
             first_decision_s=(min(times) - start) if times else None,
-            honest_decided=len(outcomes),
+            honest_decided=done,
             honest_disagreements=disagreements,
             view=view,
         )
@@ -357,6 +364,8 @@ class AbftCoordinator:
             agreed=ref.agreed,
             trusted=ref.trusted,
             vote=ref.vote,
+            disputed=ref.disputed,
+            faulty=ref.faulty,
             weights=ref.weights_after,
             consensus_weights=ref.consensus_weights,
             errors=ref.errors,
@@ -382,6 +391,8 @@ class AbftCoordinator:
             agreed={q.name: np.full(L, np.nan) for q in self.config.quantities},
             trusted=last.trusted if last is not None else np.zeros(L, dtype=bool),
             vote=np.full(L, np.nan),
+            disputed=np.zeros(L, dtype=bool),
+            faulty=np.zeros(self.config.n_nodes, dtype=bool),
             weights=weights,
             consensus_weights=consensus,
             errors=np.zeros(self.config.n_nodes),
@@ -437,6 +448,8 @@ class BaselineCoordinator:
             agreed=agreed,
             trusted=(voters > 0) & (vote_sum > self.config.trust_threshold * voters),
             vote=np.where(voters > 0, vote_sum / np.maximum(voters, 1), np.nan),
+            disputed=np.zeros(L, dtype=bool),
+            faulty=np.zeros(n, dtype=bool),
             weights=ones,
             consensus_weights=ones,
             errors=np.zeros(n),

@@ -2,48 +2,62 @@
 
 Each replica runs one `TrustLedger` as its PBFT application. Consensus orders batches of signed
 step reports; executing a batch is a deterministic function of the batch, the ledger state
-(weights, clean streaks, next step) and the step's *measured* inputs. So every honest node ends
-with the same agreed values, trust decisions and weights, and the weights for the next window of
-sequence numbers are known to all of them (see pbft.py).
+(weights, clean streaks, next step) and the step's public inputs (the physics' expected QBER and
+the bound the votes use). So every honest node ends with the same agreed values, trust decisions
+and weights, and the weights for the next window of sequence numbers are known to all of them.
 
-Two weight vectors, both integers in units of 2^-16 (so sums are exact and identical everywhere):
-* trust weights follow the paper's adaptive rule (`WeightRule`) freely in [floor, 1] and weigh
-  the reports and votes below;
-* consensus weights weigh PBFT's quorums. After every step they move towards the trust weights as
-  far as the safety condition allows (quorum.clamp_update, worst offenders first, reason logged).
-They are separate because under the count-based fault assumption the total weight that may be
-taken away is small (W must stay above 3 F_max: less than one full node's weight when n = 3f + 1),
-while the vote needs no such limit - it is not a quorum. So two colluders can both fall to the
-floor in the vote even where quorum safety keeps their consensus weight higher.
+Fault assumption (see diagnosis.py for why it is sound): at most f of the n nodes are Byzantine,
+and honest observers of one link agree within each quantity's tolerance. Observation is what the
+scenario really has: a link is seen by its two endpoints only (`observation="endpoints"`); tests
+may let every node observe every link (`observation="any"`).
 
-Per step, with trust weights w:
-* agreed value of quantity q on link k: the weighted median of the reports (robust: a set of
-  nodes holding less than half of the reporting weight cannot move it outside the honest range);
-* trust vote V_k = sum_i w_i * v_ik over nodes voting on k (v in {-1, +1}); link k is trusted iff
-  V_k > trust_threshold * (voting weight), strict, so a tie or no vote means not trusted;
-* node error err_i in [0, 1]: `report_error_weight` times the mean over its reported entries of
-  clip(|r - agreed| / tol - 1, 0, 1) (deviations within the quantity's tolerance are noise) and
-  of its votes disagreeing with the decision, plus `qber_error_weight` times the mean over its
-  links of its share of clip((measured - expected) / qber_tolerance - 1, 0, 1) - the share set
-  by `attributed_blame` (the end whose other links are anomalous too takes the blame), or the
-  whole excess for both ends with qber_blame="shared";
-* trust weights updated by `WeightRule`; consensus weights clamped towards them.
+Per step, with trust weights w (integers in units of 2^-16, so sums are exact everywhere):
+* diagnosis: nodes *proved* faulty by the batch (disagreeing with more than f - |proved| others,
+  or voting against their own report) - diagnosis.py;
+* agreed value of a quantity on a link: the worst report (highest QBER, lowest buffer) among its
+  observers not proved faulty. A liar can make a value look worse, never better;
+* fail-safe trust: link k is trusted iff both endpoints' reports are in the batch, both vote +1,
+  neither reports a QBER above the public bound, and the weighted vote of the observers not proved
+  faulty, V_k = sum_i w_i v_ik, exceeds trust_threshold * their weight. So a link either end
+  measures as bad is never trusted (a liar can make links distrusted - recorded as `disputed`, a
+  cost in key rate - but never make a bad link trusted), and a 1-vs-1 tie is never resolved
+  against either end;
+* node error err_i = 1 if proved faulty, else 0; trust weights follow the paper's rule
+  w <- w (1 - alpha err) (`WeightRule`, with slow recovery), so a weight falls only on evidence
+  that implicates its node - an invariant checked on every update (`check_trust_update`) exactly
+  as the quorum weights' safety condition is;
+* consensus weights move towards the trust weights as far as quorum safety allows
+  (quorum.clamp_update, worst offenders first, reason logged).
 
-Measured inputs are public per-link quantities (QBER estimates announced over the authenticated
-classical channel during post-processing, and the physics expectation), identical at every node,
-so they enter each replica as step inputs rather than through votes.
+Censorship: reports go to the primary (the linear normal case, pbft.py). A report a replica held
+before a batch reached it, but which the committed batch left out, is "owed": the replica forwards
+it to the primary and refuses to prepare any later batch that does not carry it (as a late
+report) once `censorship_grace_s` (>= 2 message delays) passed since that forward. A node whose
+own report was left out shares it with every node (a complaint), so all honest nodes hold it and
+refuse. A primary that censors is therefore replaced by a view change within one step, while a
+Byzantine reporter that withholds its report from the primary only gets it included one step
+late: an honest primary always has the forwarded copy in time, so it cannot force view changes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from control.abft.crypto import Verifier, digest
+from control.abft.diagnosis import (
+    Tolerance,
+    check_trust_update,
+    diagnose,
+    find_disagreements,
+    observers_of,
+    self_inconsistent_votes,
+)
 from control.abft.errors import ConfigurationError, MessageDecodeError
 from control.abft.messages import AppMessage, Signed
 from control.abft.pbft import NULL_VALUE, Replica
@@ -58,25 +72,41 @@ HISTORY_STEPS = 256  # decided steps each ledger keeps for the coordinator to re
 
 @dataclass(frozen=True)
 class QuantitySpec:
-    """A reported per-link quantity and how far apart honest reports may be (noise)."""
+    """A reported per-link quantity: how far apart honest reports may be (noise), and which
+    direction is the pessimistic one (`worse`: "higher" for QBER, "lower" for key in a buffer)."""
 
     name: str
     tolerance_abs: float
     tolerance_rel: float = 0.0
+    worse: str = "higher"
 
     def __post_init__(self) -> None:
         if self.tolerance_abs < 0 or self.tolerance_rel < 0:
             raise ConfigurationError(f"tolerances of {self.name!r} must be >= 0")
         if self.tolerance_abs == 0 and self.tolerance_rel == 0:
             raise ConfigurationError(f"quantity {self.name!r} needs a positive tolerance")
+        if self.worse not in ("higher", "lower"):
+            raise ConfigurationError(f"quantity {self.name!r}: worse must be 'higher' or 'lower'")
+
+    @property
+    def tolerance(self) -> Tolerance:
+        return Tolerance(self.tolerance_abs, self.tolerance_rel)
 
 
 @dataclass(frozen=True)
 class MeasuredInputs:
-    """Public per-link measurements for one step (NaN where unknown)."""
+    """Public per-link inputs for one step, identical at every node.
+
+    `expected_qber` is the physics' expectation for the link's current parameters and
+    `trust_qber_max` the public bound a vote uses (a node votes +1 iff its QBER is at most it);
+    both are computed from the scenario, which every node knows. `measured_qber` is the ground
+    truth of the simulation, kept for analysis only: no decision reads it, because nobody but a
+    link's two endpoints observes a link (their reports are the evidence).
+    """
 
     measured_qber: np.ndarray
     expected_qber: np.ndarray
+    trust_qber_max: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -86,12 +116,10 @@ class LedgerParams:
     link_endpoints: tuple[tuple[int, int], ...]
     quantities: tuple[QuantitySpec, ...]
     rule: WeightRule = WeightRule()
-    qber_tolerance: float = 0.01
-    report_error_weight: float = 1.0
-    qber_error_weight: float = 0.5
-    qber_blame: str = "attributed"
     trust_threshold: float = 0.0
     report_wait_s: float = 0.01
+    observation: str = "endpoints"
+    censorship_grace_s: float = 0.01
 
     @property
     def n_links(self) -> int:
@@ -112,34 +140,24 @@ class StepOutcome:
     agreed: dict[str, np.ndarray]
     vote: np.ndarray  # normalised weighted vote in [-1, 1] per link (NaN: nobody voted)
     trusted: np.ndarray
+    disputed: np.ndarray  # links distrusted on one endpoint's word while the other vouches
     errors: np.ndarray
+    faulty: np.ndarray  # nodes the step's reports proved faulty (diagnosis.py)
     weights_before: np.ndarray  # trust weights in force for this step
     weights_after: np.ndarray  # trust weights after the update
     consensus_weights: np.ndarray  # quorum weights from the next window on (safe)
     safety: SafetyReport
     clamp_reason: str | None
+    late_reporters: tuple[tuple[int, int], ...] = ()  # (step, node) of owed reports carried
 
     def fingerprint(self) -> bytes:
         """Digest of the decision, to check that honest nodes agree bit for bit."""
-        parts = [self.step.to_bytes(8, "big"), bytes(self.reporters)]
+        parts = [self.step.to_bytes(8, "big"), bytes(str(self.reporters), "ascii")]
         for name in sorted(self.agreed):
             parts.append(self.agreed[name].tobytes())
         parts += [self.trusted.tobytes(), self.errors.tobytes(), self.weights_after.tobytes()]
-        parts.append(self.consensus_weights.tobytes())
+        parts += [self.consensus_weights.tobytes(), self.faulty.tobytes()]
         return digest(b"|".join(parts))
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Lower weighted median along axis 0 of (nodes, links); NaN entries are not reports."""
-    present = ~np.isnan(values)
-    w = np.where(present, weights[:, None], 0).astype(np.int64)
-    order = np.argsort(np.where(present, values, np.inf), axis=0, kind="stable")
-    sorted_values = np.take_along_axis(values, order, axis=0)
-    cum = np.cumsum(np.take_along_axis(w, order, axis=0), axis=0)
-    total = cum[-1] if len(cum) else np.zeros(values.shape[1], dtype=np.int64)
-    idx = np.argmax(2 * cum >= total[None, :], axis=0)
-    result = sorted_values[idx, np.arange(values.shape[1])]
-    return np.where(total > 0, result, np.nan)
 
 
 class StepInputsStore:
@@ -162,7 +180,21 @@ class StepInputsStore:
 @dataclass
 class _Collecting:
     reports: dict[int, Signed] = field(default_factory=dict)
+    received_s: dict[int, float] = field(default_factory=dict)
     quorum_since_s: float | None = None
+    wait_over: bool = False  # the report-wait timer fired (never re-derived from float sums)
+
+
+@dataclass
+class _Owed:
+    """A report this node held in time that its step's committed batch left out."""
+
+    env: Signed
+    since_s: float  # when it was last forwarded to the primary below
+    forwarded_to: int
+
+
+LATE_WINDOW_STEPS = 16  # owed reports older than this are dropped (bounded memory)
 
 
 class TrustLedger:
@@ -188,24 +220,33 @@ class TrustLedger:
         self.next_step = 0
         self.replica: Replica | None = None
         self.history: dict[int, StepOutcome] = {}
+        self.refused_censoring_batches = 0
         self._collecting: dict[int, _Collecting] = {}
         self._started: set[int] = set()
         self._proposed: dict[int, int] = {}
         self._wait_timer_for: set[int] = set()
+        self._owed: dict[tuple[int, int], _Owed] = {}
+        self._validated_at: dict[bytes, float] = {}
         self._parsed: dict[bytes, NodeReport | None] = {}  # by signature: parse each report once
-        self._batches: dict[bytes, tuple[int, list[NodeReport]] | None] = {}  # by value digest
+        self._batches: dict[bytes, _Decoded | None] = {}  # by value digest
         adjacency = np.zeros((params.n_nodes, params.n_links), dtype=bool)
         for k, (a, b) in enumerate(params.link_endpoints):
             adjacency[a, k] = adjacency[b, k] = True
         self._adjacency = adjacency
+        self._ends = np.asarray(params.link_endpoints, dtype=np.int64).reshape(-1, 2)
+
+    def _now(self) -> float:
+        assert self.replica is not None
+        return self.replica.transport.now_s()
 
     # reports --------------------------------------------------------------------------------------
     def start_step(self, step: int, own_report: NodeReport | None) -> None:
         """This node's report for `step` (None: it sends none) is signed and broadcast."""
         self._started.add(step)
         if own_report is not None and self.replica is not None:
-            self.replica.broadcast_app(report_message(own_report.encode()))
+            self.replica.submit_app(report_message(own_report.encode()))
         if self.replica is not None:
+            self._forward_owed()
             self.replica.poke()
 
     def _parse_report(self, env: Signed) -> NodeReport | None:
@@ -234,13 +275,57 @@ class TrustLedger:
             return
         sender = env.sender
         report = self._parse_report(env)
-        if report is None or report.step < self.next_step:
+        if report is None:
+            return
+        if report.step < self.next_step:
+            self._maybe_owed(report.step, env)  # forwarded to us as primary, or arriving late
             return
         box = self._collecting.setdefault(report.step, _Collecting())
-        box.reports.setdefault(sender, env)
+        if sender not in box.reports:
+            box.reports[sender] = env
+            box.received_s[sender] = self._now()
         if box.quorum_since_s is None and len(box.reports) >= self._min_reports():
-            box.quorum_since_s = self.replica.transport.now_s()
+            box.quorum_since_s = self._now()
         self.replica.poke()
+
+    def _maybe_owed(self, step: int, env: Signed) -> None:
+        """A report of an executed step: keep it if that step's batch left it out."""
+        outcome = self.history.get(step)
+        key = (step, env.sender)
+        if (
+            outcome is None
+            or env.sender in outcome.reporters
+            or key in self._owed
+            or step < self.next_step - LATE_WINDOW_STEPS
+        ):
+            return
+        # A complaint (its author's own report, left out and shared with everyone), or a report
+        # forwarded to us as primary: owed from now on; the primary has it `grace` from now.
+        self._owed[key] = _Owed(env, -1.0, -1)
+        self._forward_owed()
+
+    def on_view_installed(self, view: int) -> None:
+        """A new primary knows only what was sent to it: re-send our pending reports to it."""
+        if self.replica is None:
+            return
+        primary = self.replica.primary()
+        for step, box in self._collecting.items():
+            own = box.reports.get(self.node_id)
+            if step >= self.next_step and own is not None and primary != self.node_id:
+                self.replica.send_app(primary, own)
+        self._forward_owed()
+
+    def _forward_owed(self) -> None:
+        """Send owed reports to the current primary (again, after a view change)."""
+        if self.replica is None or self.replica.in_view_change:
+            return
+        primary = self.replica.primary()
+        for owed in self._owed.values():
+            if owed.forwarded_to != primary and owed.since_s != float("inf"):
+                owed.forwarded_to = primary
+                owed.since_s = self._now()
+                if primary != self.node_id:
+                    self.replica.send_app(primary, owed.env)
 
     def _min_reports(self) -> int:
         return self.params.n_nodes - self.params.f
@@ -262,23 +347,26 @@ class TrustLedger:
             if in_flight is not None and in_flight > self.replica.last_executed:
                 return None
             box = self._collecting[step]
-            now = self.replica.transport.now_s()
-            waited = now - (box.quorum_since_s if box.quorum_since_s is not None else now)
-            if len(box.reports) < self.params.n_nodes and waited < self.params.report_wait_s:
+            if len(box.reports) < self.params.n_nodes and not box.wait_over:
                 if step not in self._wait_timer_for:
                     self._wait_timer_for.add(step)
-                    self.replica.set_app_timer(self.params.report_wait_s - waited, ("wait", step))
+                    self.replica.set_app_timer(self.params.report_wait_s, ("wait", step))
                 return None
             self._proposed[step] = seq
             reports = tuple(box.reports[s] for s in sorted(box.reports))
-            return ReportBatch(step, reports).encode()
+            late = tuple(self._owed[key].env for key in sorted(self._owed) if key[0] < step)
+            return ReportBatch(step, reports, late).encode()
         return None
 
     def on_app_timer(self, token: Hashable) -> None:
+        if isinstance(token, tuple) and token[0] == "wait":
+            box = self._collecting.get(token[1])
+            if box is not None:
+                box.wait_over = True
         if self.replica is not None:
             self.replica.poke()
 
-    def _decode_batch(self, value: bytes) -> tuple[int, list[NodeReport]] | None:
+    def _decode_batch(self, value: bytes) -> _Decoded | None:
         key = digest(value)
         if key not in self._batches:
             if len(self._batches) > 16:
@@ -286,7 +374,7 @@ class TrustLedger:
             self._batches[key] = self._decode_batch_uncached(value)
         return self._batches[key]
 
-    def _decode_batch_uncached(self, value: bytes) -> tuple[int, list[NodeReport]] | None:
+    def _decode_batch_uncached(self, value: bytes) -> _Decoded | None:
         try:
             batch = ReportBatch.decode(value)
         except MessageDecodeError:
@@ -302,38 +390,92 @@ class TrustLedger:
             if report is None or report.step != batch.step:
                 return None
             reports.append(report)
-        return batch.step, reports
+        late = []
+        for env in batch.late:
+            report = self._parse_report(env) if env.valid(self.verifier) else None
+            if report is None or report.step >= batch.step:
+                return None
+            late.append((report.step, report.node))
+        if len(set(late)) != len(late):
+            return None
+        return _Decoded(batch.step, reports, tuple(late))
 
     def validate(self, seq: int, value: bytes) -> bool:
         decoded = self._decode_batch(value)
-        return decoded is not None and decoded[0] >= self.next_step
+        if decoded is None or decoded.step < self.next_step:
+            return False
+        if self.replica is not None:
+            now = self._now()
+            self._validated_at.setdefault(digest(value), now)
+            if len(self._validated_at) > 64:
+                self._validated_at = dict(list(self._validated_at.items())[-32:])
+            self._forward_owed()  # a new primary first gets what it could not have known
+            carried = set(decoded.late)
+            grace = self.params.censorship_grace_s
+            for key, owed in self._owed.items():
+                if key[0] < decoded.step and key not in carried and owed.since_s <= now - grace:
+                    self.refused_censoring_batches += 1
+                    if owed.forwarded_to != self.node_id:  # again: the first copy may be lost
+                        self.replica.send_app(owed.forwarded_to, owed.env)
+                    return False  # it omits a report we forwarded in time: no prepare from us
+        return True
 
     def equivocation_variant(self, seq: int, value: bytes) -> bytes:
         """A different batch a Byzantine primary could send instead (drops one report)."""
         batch = ReportBatch.decode(value)
         if len(batch.reports) > self._min_reports():
-            return ReportBatch(batch.step, batch.reports[1:]).encode()
+            return ReportBatch(batch.step, batch.reports[1:], batch.late).encode()
         return value + b"\x00"  # no valid variant exists: an invalid one (honest nodes reject it)
 
     def execute(self, seq: int, value: bytes) -> None:
         if value == NULL_VALUE:
             return
         decoded = self._decode_batch(value)
-        if decoded is None or decoded[0] < self.next_step:
+        if decoded is None or decoded.step < self.next_step:
             return
-        step, reports = decoded
-        outcome, self.trust, self.weights = self._decide(seq, step, reports)
+        step, reports = decoded.step, decoded.reports
+        outcome, self.trust, self.weights = self._decide(seq, step, reports, decoded.late)
         self.next_step = step + 1
         self.history[step] = outcome
         if len(self.history) > HISTORY_STEPS:
             del self.history[min(self.history)]
+        self._settle_owed(step, outcome, digest(value), decoded.late)
         self._collecting = {s: b for s, b in self._collecting.items() if s >= self.next_step}
         self._started = {s for s in self._started if s >= self.next_step}
+        self._wait_timer_for = {s for s in self._wait_timer_for if s >= self.next_step}
         if self.on_outcome is not None and self.replica is not None:
-            self.on_outcome(self.node_id, outcome, self.replica.transport.now_s())
+            self.on_outcome(self.node_id, outcome, self._now())
+
+    def _settle_owed(
+        self, step: int, outcome: StepOutcome, value_digest: bytes, carried: tuple
+    ) -> None:
+        """Drop what the batch carried; add what it left out that we held in time."""
+        for key in carried:
+            self._owed.pop(key, None)
+        horizon = step - LATE_WINDOW_STEPS
+        self._owed = {k: o for k, o in self._owed.items() if k[0] >= horizon}
+        box = self._collecting.get(step)
+        if box is None or self.replica is None:
+            return
+        # Held before the batch reached us: the primary could have had it (or gets it now, from
+        # us, and must carry it in its next batch - the claim waits `censorship_grace_s` after
+        # our forward, so an honest primary always can).
+        seen_at = self._validated_at.get(value_digest, self._now())
+        for node, env in box.reports.items():
+            if node in outcome.reporters or (step, node) in self._owed:
+                continue
+            in_time = box.received_s[node] <= seen_at
+            self._owed[(step, node)] = _Owed(env, float("inf") if not in_time else -1.0, -1)
+            if node == self.node_id:
+                self.replica.share_app(env)  # complain: now every node holds it and claims it
+        self._forward_owed()
 
     def _decide(
-        self, seq: int, step: int, reports: list[NodeReport]
+        self,
+        seq: int,
+        step: int,
+        reports: list[NodeReport],
+        late: tuple[tuple[int, int], ...] = (),
     ) -> tuple[StepOutcome, tuple[int, ...], tuple[int, ...]]:
         p = self.params
         n, n_links = p.n_nodes, p.n_links
@@ -346,51 +488,68 @@ class TrustLedger:
             votes[r.node] = r.votes
             for name in values:
                 values[name][r.node] = r.values[name]
-        agreed = {name: weighted_median(v, units) for name, v in values.items()}
+        malformed = np.zeros(n, dtype=bool)
+        if p.observation == "endpoints":
+            # Only a link's endpoints observe it: a claim about another link is itself a fault.
+            outside = ~self._adjacency
+            claims = votes != 0
+            for v in values.values():
+                claims = claims | ~np.isnan(v)
+            malformed = (claims & outside).any(axis=1)
+            votes = np.where(outside, 0, votes)
+            for name in values:
+                values[name] = np.where(outside, np.nan, values[name])
+            observers = self._adjacency
+        else:
+            observers = observers_of(values, votes, p.link_endpoints)
 
-        vote_sum = (units[:, None] * votes).sum(axis=0)
-        voting_weight = (units[:, None] * (votes != 0)).sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            vote = np.where(voting_weight > 0, vote_sum / np.maximum(voting_weight, 1), np.nan)
-        trusted = (voting_weight > 0) & (vote_sum > p.trust_threshold * voting_weight)
+        measured = self.inputs.get(step)
+        bound = None if measured is None else measured.trust_qber_max
+        qber = values.get("qber")
+        self_bad = malformed.copy()
+        if qber is not None:
+            self_bad |= self_inconsistent_votes(qber, votes, bound)
+        tolerances = {q.name: q.tolerance for q in p.quantities}
+        disagreements = find_disagreements(values, tolerances, reported, observers)
+        diagnosis = diagnose(n, p.f, disagreements, self_bad)
+        credible = reported & ~diagnosis.faulty
 
-        err_sum = np.zeros(n)
-        err_count = np.zeros(n)
+        agreed = {}
         for spec in p.quantities:
             v = values[spec.name]
-            a = agreed[spec.name][None, :]
-            scale = spec.tolerance_abs + spec.tolerance_rel * np.abs(a)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                e = np.clip(np.abs(v - a) / scale - 1.0, 0.0, 1.0)
-            mask = ~np.isnan(v) & ~np.isnan(a)
-            err_sum += np.where(mask, e, 0.0).sum(axis=1)
-            err_count += mask.sum(axis=1)
-        decision_sign = np.where(trusted, 1, -1)[None, :]
-        voted = votes != 0
-        err_sum += np.where(voted, np.abs(votes - decision_sign) / 2.0, 0.0).sum(axis=1)
-        err_count += voted.sum(axis=1)
-        report_err = np.where(err_count > 0, err_sum / np.maximum(err_count, 1), 0.0)
+            agreed[spec.name] = _worst(v, credible, reported, spec.worse)
 
-        qber_err = np.zeros(n)
-        measured = self.inputs.get(step)
-        if measured is not None and p.qber_error_weight > 0:
-            excess = (measured.measured_qber - measured.expected_qber) / p.qber_tolerance - 1.0
-            link_err = np.clip(excess, 0.0, 1.0)
-            known = ~np.isnan(link_err) & self._adjacency
-            blame = (
-                attributed_blame(link_err, known, p.link_endpoints)
-                if p.qber_blame == "attributed"
-                else np.where(known, np.nan_to_num(link_err)[None, :], 0.0)
-            )
-            qber_err = np.where(
-                known.any(axis=1), blame.sum(axis=1) / np.maximum(known.sum(axis=1), 1), 0
-            )
-        errors = np.clip(p.report_error_weight * report_err + p.qber_error_weight * qber_err, 0, 1)
+        cred_votes = np.where(credible[:, None], votes, 0)
+        vote_sum = (units[:, None] * cred_votes).sum(axis=0)
+        voting_weight = (units[:, None] * (cred_votes != 0)).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vote = np.where(voting_weight > 0, vote_sum / np.maximum(voting_weight, 1), np.nan)
+        end_ok, end_bad = self._endpoint_verdicts(reported, votes, qber, bound)
+        weighted_ok = (voting_weight > 0) & (vote_sum > p.trust_threshold * voting_weight)
+        trusted = end_ok.all(axis=1) & weighted_ok
+        disputed = end_ok.any(axis=1) & end_bad.any(axis=1)
 
+        errors = diagnosis.faulty.astype(np.float64)
         before = from_units(self.trust)
-        proposed, self.streaks = p.rule.apply(before, errors, reported, self.streaks)
+        late_nodes = np.zeros(n, dtype=bool)
+        for _, node in late:
+            late_nodes[node] = True
+        proposed, self.streaks = p.rule.apply(before, errors, reported | late_nodes, self.streaks)
         trust_after = to_units(proposed)
+        check = check_trust_update(self.trust, trust_after, diagnosis.faulty)
+        reasons = []
+        if not check.ok:  # cannot happen with WeightRule; guards any future rule
+            log.error("step %d: %s; kept their weights", step, check.reason)
+            keep = np.zeros(n, dtype=bool)
+            keep[list(check.unattributed)] = True
+            trust_after = tuple(
+                int(b) if k else int(a)
+                for a, b, k in zip(trust_after, self.trust, keep, strict=True)
+            )
+            reasons.append(check.reason)
         clamp = clamp_update(self.weights, trust_after, p.f, priority=errors)
+        if clamp.clamped:
+            reasons.append(clamp.reason)
         outcome = StepOutcome(
             step=step,
             seq=seq,
@@ -398,14 +557,42 @@ class TrustLedger:
             agreed=agreed,
             vote=vote,
             trusted=trusted,
+            disputed=disputed,
             errors=errors,
+            faulty=diagnosis.faulty,
             weights_before=before,
             weights_after=from_units(trust_after),
             consensus_weights=from_units(clamp.weights),
             safety=check_safety(clamp.weights, p.f),
-            clamp_reason=clamp.reason if clamp.clamped else None,
+            clamp_reason="; ".join(reasons) if reasons else None,
+            late_reporters=late,
         )
-        return outcome, trust_after, clamp.weights
+        return outcome, tuple(int(x) for x in trust_after), clamp.weights
+
+    def _endpoint_verdicts(
+        self,
+        reported: np.ndarray,
+        votes: np.ndarray,
+        qber: np.ndarray | None,
+        bound: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(L, 2) each: endpoint vouches for the link / endpoint says it is bad.
+
+        Vouching needs the endpoint's report in the batch, a +1 vote and (with a public bound) a
+        QBER at most the bound; a missing report vouches for nothing (fail safe)."""
+        ends = self._ends
+        links = np.arange(len(ends))
+        present = reported[ends]
+        end_votes = np.stack([votes[ends[:, 0], links], votes[ends[:, 1], links]], axis=1)
+        ok = present & (end_votes == 1)
+        bad = present & (end_votes == -1)
+        if qber is not None and bound is not None:
+            end_qber = np.stack([qber[ends[:, 0], links], qber[ends[:, 1], links]], axis=1)
+            with np.errstate(invalid="ignore"):
+                above = end_qber > np.asarray(bound, dtype=np.float64)[:, None]
+            ok &= ~above
+            bad |= present & above
+        return ok, bad
 
     # state ----------------------------------------------------------------------------------------
     def snapshot(self) -> bytes:
@@ -430,31 +617,24 @@ class TrustLedger:
         return self.weights
 
 
-def attributed_blame(
-    link_err: np.ndarray, known: np.ndarray, endpoints: Sequence[tuple[int, int]]
-) -> np.ndarray:
-    """Share each link's QBER excess between its two ends by how anomalous their other links are.
+@dataclass(frozen=True)
+class _Decoded:
+    step: int
+    reports: list[NodeReport]
+    late: tuple[tuple[int, int], ...]
 
-    An eavesdropping (or eavesdropped-on) node is the common factor of its anomalous links; an
-    honest neighbour usually has clean links elsewhere. So link k = (a, b) blames end a in
-    proportion to the mean excess over a's *other* measured links (and b likewise); with no
-    evidence either way (both zero, or no other links) the blame is split evenly. Returns an
-    (n_nodes, n_links) array whose column k sums to link_err[k] (0 where unmeasured).
-    """
-    n, n_links = known.shape
-    err = np.where(np.isnan(link_err), 0.0, link_err)
-    totals = np.where(known, err[None, :], 0.0).sum(axis=1)
-    counts = known.sum(axis=1)
-    blame = np.zeros((n, n_links))
-    for k, (a, b) in enumerate(endpoints):
-        if not (known[a, k] or known[b, k]) or err[k] == 0.0:
-            continue
-        others = []
-        for end in (a, b):
-            rest = counts[end] - 1
-            others.append((totals[end] - err[k]) / rest if rest > 0 else 0.0)
-        total = others[0] + others[1]
-        share_a = 0.5 if total <= 0.0 else others[0] / total
-        blame[a, k] = err[k] * share_a
-        blame[b, k] = err[k] * (1.0 - share_a)
-    return blame
+
+def _worst(
+    values: np.ndarray, credible: np.ndarray, reported: np.ndarray, worse: str
+) -> np.ndarray:
+    """Per link, the most pessimistic report among credible reporters (all reporters where no
+    credible one reported the link; NaN where nobody did)."""
+
+    def pick(mask: np.ndarray) -> np.ndarray:
+        v = np.where(mask[:, None], values, np.nan)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
+            return np.nanmax(v, axis=0) if worse == "higher" else np.nanmin(v, axis=0)
+
+    first = pick(credible)
+    return np.where(np.isnan(first), pick(reported), first)

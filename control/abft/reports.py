@@ -30,11 +30,20 @@ class NodeReport:
     votes: np.ndarray
 
     def encode(self) -> bytes:
-        w = Writer().u16(self.node).u64(self.step).u32(len(self.votes)).u8(len(self.values))
-        for name in sorted(self.values):
-            arr = np.asarray(self.values[name], dtype=_F64)
-            w.blob(name.encode()).raw(arr.tobytes())
-        w.raw(np.asarray(self.votes, dtype=np.int8).tobytes())
+        """Sparse: only the links the node says anything about (an endpoint reports its own
+        links, so a report costs O(degree) bytes, not O(links) - what keeps a batch O(n))."""
+        names = sorted(self.values)
+        arrays = [np.asarray(self.values[name], dtype=_F64) for name in names]
+        votes = np.asarray(self.votes, dtype=np.int8)
+        said = votes != 0
+        for arr in arrays:
+            said = said | ~np.isnan(arr)
+        links = np.flatnonzero(said).astype("<u4")
+        w = Writer().u16(self.node).u64(self.step).u32(len(votes)).u8(len(names))
+        w.u32(len(links)).raw(links.tobytes())
+        for name, arr in zip(names, arrays, strict=True):
+            w.blob(name.encode()).raw(arr[links].tobytes())
+        w.raw(votes[links].tobytes())
         return w.getvalue()
 
     @classmethod
@@ -44,20 +53,30 @@ class NodeReport:
         node, step, links, count = r.u16(), r.u64(), r.u32(), r.u8()
         if links != n_links:
             raise MessageDecodeError(f"report covers {links} links, expected {n_links}")
+        said = r.u32()
+        if said > n_links:
+            raise MessageDecodeError(f"report names {said} links of {n_links}")
+        index = np.frombuffer(r.raw(4 * said), dtype="<u4").astype(np.int64)
+        if said and (np.any(np.diff(index) <= 0) or index[-1] >= n_links):
+            raise MessageDecodeError("report link indices must be increasing and in range")
         values = {}
         for _ in range(count):
             name = r.blob().decode("utf-8", errors="replace")
-            arr = np.frombuffer(r.raw(8 * n_links), dtype=_F64).astype(np.float64)
+            arr = np.frombuffer(r.raw(8 * said), dtype=_F64).astype(np.float64)
             if np.any(np.isinf(arr)):
                 raise MessageDecodeError(f"report quantity {name!r} contains infinities")
-            values[name] = arr
+            full = np.full(n_links, np.nan)
+            full[index] = arr
+            values[name] = full
         if sorted(values) != sorted(quantities):
             raise MessageDecodeError(
                 f"report quantities {sorted(values)} differ from expected {sorted(quantities)}"
             )
-        votes = np.frombuffer(r.raw(n_links), dtype=np.int8).astype(np.int64)
-        if np.any(np.abs(votes) > 1):
+        sparse_votes = np.frombuffer(r.raw(said), dtype=np.int8).astype(np.int64)
+        if np.any(np.abs(sparse_votes) > 1):
             raise MessageDecodeError("report votes must be -1, 0 or +1")
+        votes = np.zeros(n_links, dtype=np.int64)
+        votes[index] = sparse_votes
         r.done()
         return cls(node, step, values, votes)
 
@@ -74,25 +93,34 @@ def report_payload(app_payload: bytes) -> bytes | None:
 
 @dataclass(frozen=True)
 class ReportBatch:
-    """Signed reports for one step, as proposed by the primary (sorted by sender)."""
+    """Signed reports for one step, as proposed by the primary (sorted by sender), plus `late`:
+    signed reports of earlier steps that their own batch left out (see ledger.py: censorship)."""
 
     step: int
     reports: tuple[Signed, ...]
+    late: tuple[Signed, ...] = ()
 
     def encode(self) -> bytes:
-        w = Writer().u8(0xB7).u64(self.step).u32(len(self.reports))
+        w = Writer().u8(0xB8).u64(self.step).u32(len(self.reports))
         for env in self.reports:
+            w.blob(encode_envelope(env))
+        w.u32(len(self.late))
+        for env in self.late:
             w.blob(encode_envelope(env))
         return w.getvalue()
 
     @classmethod
     def decode(cls, value: bytes) -> ReportBatch:
         r = Reader(value, "report batch")
-        if r.u8() != 0xB7:
+        if r.u8() != 0xB8:
             raise MessageDecodeError("not a report batch")
         step, count = r.u64(), r.u32()
         if count > 65535:
             raise MessageDecodeError(f"report batch claims {count} reports")
         reports = tuple(decode_envelope(r.blob()) for _ in range(count))
+        late_count = r.u32()
+        if late_count > 65535 * 16:
+            raise MessageDecodeError(f"report batch claims {late_count} late reports")
+        late = tuple(decode_envelope(r.blob()) for _ in range(late_count))
         r.done()
-        return cls(step, reports)
+        return cls(step, reports, late)

@@ -1001,7 +1001,8 @@ QkdNetwork::Step(double dtS,
     // A step runs to its end: control events arriving meanwhile are queued, not stopped at.
     const bool stopOnControl = m_stopOnControl;
     m_stopOnControl = false;
-    RunUntil(Simulator::Now().GetSeconds() + dtS);
+    // Whole nanoseconds: the caller's dt (a difference of two ns counts) comes back exactly.
+    RunUntilNs(Simulator::Now().GetNanoSeconds() + std::llround(dtS * 1e9));
     m_stopOnControl = stopOnControl;
     UpdateReports();
     if (outputs != nullptr)
@@ -1122,14 +1123,25 @@ double
 QkdNetwork::RunUntil(double tS)
 {
     RequireBuilt("RunUntil");
-    const Time target = Seconds(tS);
+    if (!std::isfinite(tS))
+    {
+        throw std::invalid_argument("QkdNetwork: RunUntil needs a finite time");
+    }
+    return static_cast<double>(RunUntilNs(std::llround(tS * 1e9))) * 1e-9;
+}
+
+int64_t
+QkdNetwork::RunUntilNs(int64_t tNs)
+{
+    RequireBuilt("RunUntilNs");
+    const Time target = NanoSeconds(tNs);
     if (target > Simulator::Now())
     {
         EventId stop = Simulator::Schedule(target - Simulator::Now(), &Simulator::Stop);
         Simulator::Run();
         stop.Cancel();
     }
-    return Simulator::Now().GetSeconds();
+    return Simulator::Now().GetNanoSeconds();
 }
 
 uint64_t
@@ -1170,6 +1182,12 @@ double
 QkdNetwork::GetNowSeconds() const
 {
     return Simulator::Now().GetSeconds();
+}
+
+int64_t
+QkdNetwork::GetNowNs() const
+{
+    return Simulator::Now().GetNanoSeconds();
 }
 
 bool

@@ -176,6 +176,13 @@ class QkdNetwork
      */
     double RunUntil(double tS);
     /**
+     * Run until simulated time `tNs` (integer nanoseconds, ns-3's resolution) or, with
+     * stop-on-control-events, the next control event; returns the time reached in ns. Deadlines
+     * given in ns cannot fall between two ticks, so a caller looping "until now >= deadline"
+     * always gets there (a float deadline such as 0.29999900000000007 s could not be reached).
+     */
+    int64_t RunUntilNs(int64_t tNs);
+    /**
      * Move control events out in time order: up to `capacity` quadruples
      * (kind 0 = message / 1 = timer, tag or handle, node, time_s) into `out`; returns how many
      * were written (the rest stay queued).
@@ -190,6 +197,7 @@ class QkdNetwork
     uint32_t GetNLinks() const;
     uint32_t GetNDemands() const;
     double GetNowSeconds() const;
+    int64_t GetNowNs() const;
     bool IsTrusted(uint32_t index) const;
     Ptr<Node> GetNode(uint32_t index) const;
     Ptr<QkdLink> GetLink(uint32_t index) const;

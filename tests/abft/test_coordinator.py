@@ -16,7 +16,7 @@ from control.abft.coordinator import (
     honest_reports,
 )
 from control.abft.errors import ConfigurationError, UnsafeWeightsError
-from control.abft.ledger import MeasuredInputs, weighted_median
+from control.abft.ledger import MeasuredInputs
 from control.abft.transport import InMemoryTransport, PartialSynchrony
 
 TRUST_QBER_MAX = 0.11
@@ -26,15 +26,28 @@ def ring(n: int) -> tuple[tuple[int, int], ...]:
     return tuple((i, (i + 1) % n) for i in range(n))
 
 
+def circulant(n: int) -> tuple[tuple[int, int], ...]:
+    """Links i-(i+1) and i-(i+2): every node has degree 4, more than f = 2 of n = 7."""
+    return ring(n) + tuple((i, (i + 2) % n) for i in range(n))
+
+
+def endpoint_observers(n: int, links) -> np.ndarray:
+    """What a QKD network really has: a link is observed by its two endpoints only."""
+    observers = np.zeros((n, len(links)), dtype=bool)
+    for k, (a, b) in enumerate(links):
+        observers[a, k] = observers[b, k] = True
+    return observers
+
+
 def step_inputs(n: int, links, step: int, rng: np.random.Generator, bad_links=()):
     L = len(links)
     qber = np.full(L, 0.02) + rng.normal(0.0, 0.001, L)
     qber[list(bad_links)] = 0.15
     buffers = np.full(L, 1e6) + rng.normal(0.0, 1e3, L)
     reports = honest_reports(
-        step, {"qber": qber, "buffer_bits": buffers}, np.ones((n, L), bool), TRUST_QBER_MAX
+        step, {"qber": qber, "buffer_bits": buffers}, endpoint_observers(n, links), TRUST_QBER_MAX
     )
-    return reports, MeasuredInputs(qber, np.full(L, 0.02))
+    return reports, MeasuredInputs(qber, np.full(L, 0.02), np.full(L, TRUST_QBER_MAX))
 
 
 def run(coordinator, n, links, steps, seed=0, bad_links=()):
@@ -46,8 +59,12 @@ def run(coordinator, n, links, steps, seed=0, bad_links=()):
     return out
 
 
+def touching(links, nodes) -> np.ndarray:
+    return np.array([a in nodes or b in nodes for a, b in links])
+
+
 def test_false_reporter_weight_falls_while_honest_weights_hold():
-    n, links = 7, ring(7)
+    n, links = 7, circulant(7)
     co = AbftCoordinator(AbftConfig(n_nodes=n, link_endpoints=links), byzantine={3: FalseReport()})
     decisions = run(co, n, links, 15)
     assert all(d.decided and d.stats.honest_disagreements == 0 for d in decisions)
@@ -56,30 +73,87 @@ def test_false_reporter_weight_falls_while_honest_weights_hold():
     assert all(b <= a for a, b in zip(liar, liar[1:], strict=False))
     for d in decisions:
         np.testing.assert_array_equal(np.delete(d.weights, 3), 1.0)
-        assert d.errors[3] > 0.5 and np.all(np.delete(d.errors, 3) == 0.0)
+        assert d.faulty[3] and not np.delete(d.faulty, 3).any()
+        assert d.errors[3] == 1.0 and np.all(np.delete(d.errors, 3) == 0.0)
+        # its (inverted) votes cost its own links, and nothing else
+        np.testing.assert_array_equal(d.trusted, ~touching(links, {3}))
 
 
-def test_colluding_liars_within_the_bound_cannot_move_values_or_trust_but_fool_the_baseline():
-    n, links = 7, ring(7)
+def test_colluding_liars_within_the_bound_cannot_make_a_bad_link_trusted_but_fool_the_baseline():
+    n, links = 7, circulant(7)
     config = AbftConfig(n_nodes=n, link_endpoints=links)
     group = Collusion(members=[0, 5], value=0.3, quantities=["qber"])  # includes the primary
-    abft = run(AbftCoordinator(config, byzantine=group.strategies()), n, links, 6, bad_links=[2])
+    bad = [2]  # joins nodes 2 and 3, both honest
+    abft = run(AbftCoordinator(config, byzantine=group.strategies()), n, links, 6, bad_links=bad)
     base = run(
-        BaselineCoordinator(config, byzantine=group.strategies()), n, links, 6, bad_links=[2]
+        BaselineCoordinator(config, byzantine=group.strategies()), n, links, 6, bad_links=bad
     )
     rng = np.random.default_rng(0)
-    truth = [step_inputs(n, links, s, rng, [2])[1].measured_qber for s in range(6)]
-    expected_trust = np.ones(len(links), bool)
+    truth = [step_inputs(n, links, s, rng, bad)[1].measured_qber for s in range(6)]
+    liars_link = touching(links, {0}) & touching(links, {5})
+    expected_trust = ~touching(links, {0, 5})
     expected_trust[2] = False
     for d, q in zip(abft, truth, strict=True):
         assert d.decided and d.stats.honest_disagreements == 0
-        np.testing.assert_allclose(d.agreed["qber"], q)
+        np.testing.assert_allclose(d.agreed["qber"][~liars_link], q[~liars_link])
         np.testing.assert_array_equal(d.trusted, expected_trust)
-    # the baseline averages the lie in: every link's QBER is pulled towards 0.3
+    # the baseline averages the lie in: the links the liars observe look worse than they are
     for d, q in zip(base, truth, strict=True):
-        assert np.all(d.agreed["qber"] > q + 0.04)
-    assert abft[-1].weights[5] < 0.3  # member 5 reported every step; 0 may be left out as primary
+        assert np.all(d.agreed["qber"][touching(links, {0, 5})] > q[touching(links, {0, 5})] + 0.1)
+    assert abft[-1].weights[5] < 0.3 and abft[-1].weights[0] < 0.3
+    np.testing.assert_array_equal(np.delete(abft[-1].weights, [0, 5]), 1.0)
     assert abft[-1].safety.safe
+
+
+def test_an_eavesdropped_link_is_distrusted_and_costs_no_endpoint_its_weight():
+    n, links = 4, ring(4)
+    decisions = run(
+        AbftCoordinator(AbftConfig(n_nodes=n, link_endpoints=links)), n, links, 3, bad_links=[0]
+    )
+    for d in decisions:
+        np.testing.assert_array_equal(d.trusted, [False, True, True, True])
+        assert not d.disputed.any() and not d.faulty.any()
+        np.testing.assert_array_equal(d.weights, 1.0)
+
+
+def test_a_liar_hiding_an_eavesdropper_cannot_make_the_link_trusted_nor_frame_its_neighbour():
+    # ring(4): f = 1 and every node has two neighbours. Node 1 claims its eavesdropped link 0
+    # (to node 0) is clean and lies on nothing else: a 1-vs-1 disagreement, so nobody is blamed,
+    # and the honest end's report keeps the link distrusted.
+    n, links = 4, ring(4)
+    liar = FalseReport(value=0.02, quantities=["qber"], invert_votes=False)
+
+    class OnlyLink0(FalseReport):
+        def report(self, step, report):
+            lied = liar.report(step, report)
+            votes = report.votes.copy()
+            votes[0] = 1  # and vouches for it
+            qber = report.values["qber"].copy()
+            qber[0] = lied.values["qber"][0]
+            return type(report)(report.node, report.step, {**report.values, "qber": qber}, votes)
+
+    co = AbftCoordinator(AbftConfig(n_nodes=n, link_endpoints=links), byzantine={1: OnlyLink0()})
+    for d in run(co, n, links, 5, bad_links=[0]):
+        assert not d.trusted[0]
+        assert d.agreed["qber"][0] >= 0.15  # the worst credible report
+        assert not d.faulty.any()
+        np.testing.assert_array_equal(d.weights, 1.0)
+
+
+def test_a_liar_framing_all_its_neighbours_is_the_one_diagnosed():
+    # The liar reports every link it has as eavesdropped: its links are distrusted (a cost, and
+    # marked disputed), and it is the node proved faulty - not the neighbours it contradicts.
+    n, links = 7, circulant(7)
+    co = AbftCoordinator(
+        AbftConfig(n_nodes=n, link_endpoints=links),
+        byzantine={4: FalseReport(value=0.3, quantities=["qber"], invert_votes=False)},
+    )
+    for d in run(co, n, links, 4):
+        mine = touching(links, {4})
+        np.testing.assert_array_equal(d.trusted, ~mine)
+        np.testing.assert_array_equal(d.disputed, mine)
+        np.testing.assert_array_equal(d.faulty, np.arange(n) == 4)
+        assert d.weights[4] < 1.0 and np.all(np.delete(d.weights, 4) == 1.0)
 
 
 @pytest.mark.parametrize("strategy", [Silent(), Equivocate()], ids=["silent", "equivocating"])
@@ -96,8 +170,10 @@ def test_byzantine_primary_costs_a_view_change_not_a_decision(strategy):
 def test_statistics_are_in_simulated_time_and_bytes():
     n, links = 4, ring(4)
     d = run(AbftCoordinator(AbftConfig(n_nodes=n, link_endpoints=links)), n, links, 1)[0]
-    # reports n(n-1), pre-prepare n-1, prepares (n-1)(n-1), commits n(n-1), checkpoints n(n-1)
-    assert d.stats.messages == 3 * n * (n - 1) + (n - 1) + (n - 1) ** 2
+    # Linear normal case, all through the primary: reports, pre-prepare, prepares, the prepare
+    # certificate, commits, the commit certificate, checkpoints - n - 1 messages each (the
+    # checkpoint certificate leaves after the decision). All-to-all PBFT would send ~4 n^2.
+    assert d.stats.messages == 7 * (n - 1)
     assert d.stats.bytes > d.stats.messages * 100
     assert 0 < d.stats.first_decision_s <= d.stats.latency_s < 0.05
 
@@ -131,51 +207,16 @@ def test_lossy_network_still_decides_every_step():
     assert all(d.stats.honest_decided == n for d in decisions)
 
 
-def test_links_with_excess_measured_qber_raise_their_endpoints_error():
-    n, links = 4, ring(4)
-    config = AbftConfig(
-        n_nodes=n, link_endpoints=links, report_error_weight=0.0, qber_blame="shared"
-    )
-    co = AbftCoordinator(config)
-    rng = np.random.default_rng(0)
-    reports, measured = step_inputs(n, links, 0, rng)
-    measured = MeasuredInputs(measured.measured_qber + np.array([0.05, 0, 0, 0]), np.full(4, 0.02))
-    d = co.run_step(0, reports, measured)
-    # link 0 joins nodes 0 and 1, each also has one clean link: error = 0.5 * mean(1, 0)
-    np.testing.assert_allclose(d.errors, [0.25, 0.25, 0.0, 0.0])
-
-
-def test_attributed_blame_falls_on_the_common_end_of_anomalous_links():
-    n, links = 4, ring(4)  # links (0,1), (1,2), (2,3), (3,0)
-    config = AbftConfig(n_nodes=n, link_endpoints=links, report_error_weight=0.0)
-    rng = np.random.default_rng(0)
-    reports, measured = step_inputs(n, links, 0, rng)
-    # Node 1 eavesdrops on both its links; its neighbours 0 and 2 have a clean link each.
-    excess = MeasuredInputs(measured.measured_qber + np.array([0.05, 0.05, 0, 0]), np.full(4, 0.02))
-    d = AbftCoordinator(config).run_step(0, reports, excess)
-    np.testing.assert_allclose(d.errors, [0.0, 0.5, 0.0, 0.0])
-    # One anomalous link between two otherwise clean ends: no evidence, the blame is split.
-    lone = MeasuredInputs(measured.measured_qber + np.array([0.05, 0, 0, 0]), np.full(4, 0.02))
-    d = AbftCoordinator(config).run_step(0, reports, lone)
-    np.testing.assert_allclose(d.errors, [0.125, 0.125, 0.0, 0.0])
-
-
-def test_more_liars_than_the_bound_get_weights_clamped_and_safety_is_kept(caplog):
-    n, links = 4, ring(4)  # f = 1, but two liars (about QBER; their votes are honest)
+def test_more_liars_than_the_bound_keep_the_quorum_weights_safe(caplog):
+    # Beyond f the diagnosis' assumption is gone (two liars on K4 can out-vote an honest node's
+    # comparisons), so trust weights may fall anywhere; the quorum weights must still stay safe.
+    n = 4
+    links = tuple((i, j) for i in range(n) for j in range(i + 1, n))
     liars = {2: FalseReport(invert_votes=False), 3: FalseReport(invert_votes=False)}
     co = AbftCoordinator(AbftConfig(n_nodes=n, link_endpoints=links), byzantine=liars)
     with caplog.at_level(logging.WARNING, logger="control.abft.coordinator"):
         decisions = run(co, n, links, 30)
-    assert all(d.safety.safe for d in decisions)
-    assert "unsafe" in caplog.text  # the reason is logged, once per step
-    clamped = [d for d in decisions if d.clamp_reason is not None]
-    assert clamped and "unsafe" in clamped[0].clamp_reason
-    # the liars' consensus weights stop where 3 F_max < W still holds: 3 * 1 < 2 + w2 + w3 ...
-    final = decisions[-1].consensus_weights
-    assert final[2] + final[3] > 1.0 and final[2] < 0.6 and final[3] < 0.6
-    np.testing.assert_array_equal(final[:2], 1.0)
-    # ... while their trust weights (the vote) follow the adaptive rule down to the floor
-    np.testing.assert_allclose(decisions[-1].weights, [1, 1, 0.05, 0.05], atol=1e-4)
+    assert all(d.decided and d.safety.safe for d in decisions)
     assert co.safety_report().safe
     assert not co.safety_report(f=2).safe  # the check says two faults are beyond it
 
@@ -202,10 +243,3 @@ def test_malformed_step_inputs_are_refused_with_a_named_problem():
     co.run_step(0, reports, measured)
     with pytest.raises(ConfigurationError, match="does not follow"):
         co.begin_step(0, reports, measured)
-
-
-def test_weighted_median_ignores_missing_reports_and_follows_weight():
-    values = np.array([[1.0, np.nan], [2.0, 5.0], [10.0, np.nan]])
-    np.testing.assert_array_equal(weighted_median(values, np.array([1, 1, 1])), [2.0, 5.0])
-    np.testing.assert_array_equal(weighted_median(values, np.array([1, 1, 5])), [10.0, 5.0])
-    assert np.isnan(weighted_median(np.full((2, 1), np.nan), np.array([1, 1]))[0])

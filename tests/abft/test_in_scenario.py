@@ -34,8 +34,7 @@ def test_consensus_runs_inside_a_running_ns3_scenario():
     links = tuple((nodes[i], nodes[(i + 1) % N_NODES]) for i in range(N_NODES))
     for a, b in links:
         net.AddLink(a, b, 25.0, -1)
-    # report errors only: the eavesdropped link's honest endpoint must not be blamed here
-    config = AbftConfig(n_nodes=N_NODES, link_endpoints=links, qber_error_weight=0.0, seed=1)
+    config = AbftConfig(n_nodes=N_NODES, link_endpoints=links, seed=1)
     coordinator = AbftCoordinator(config, byzantine={3: FalseReport(bias=0.1)})
     with NetworkRuntime(net, seed=1) as runtime:
         inputs = {"gain": 2e-3, "qber": EXPECTED_QBER, "sifting_ratio": 0.5}
@@ -46,6 +45,9 @@ def test_consensus_runs_inside_a_running_ns3_scenario():
         runtime.apply_inputs()
         column = runtime.output_fields.index
         previous = runtime.link_counters().copy()
+        observers = np.zeros((N_NODES, len(links)), dtype=bool)
+        for k, (a, b) in enumerate(links):
+            observers[a, k] = observers[b, k] = True  # endpoints only, as in a real network
         decisions = []
         for step in range(8):
             runtime.step(0.1)
@@ -57,12 +59,15 @@ def test_consensus_runs_inside_a_running_ns3_scenario():
             reports = honest_reports(
                 step,
                 {"qber": qber, "buffer_bits": buffers},
-                np.ones((N_NODES, len(links)), dtype=bool),
+                observers,
                 trust_qber_max=0.11,
             )
-            measured = MeasuredInputs(qber, np.full(len(links), EXPECTED_QBER))
+            measured = MeasuredInputs(
+                qber, np.full(len(links), EXPECTED_QBER), np.full(len(links), 0.11)
+            )
             decisions.append(coordinator.run_step(step, reports, measured))
-    expected_trust = np.array([True, True, False, True])
+    # link 2 is eavesdropped; link 3 joins the liar (node 3, voting against good links) to node 0
+    expected_trust = np.array([True, True, False, False])
     for d in decisions:
         assert d.decided and d.stats.honest_disagreements == 0 and d.stats.messages > 0
         np.testing.assert_array_equal(d.trusted, expected_trust)

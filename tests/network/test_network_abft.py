@@ -50,10 +50,12 @@ def test_consensus_messages_travel_as_ns3_packets_every_step(abft_run):
     results, _ = abft_run
     received = np.array([r.node("control_received") for r in results])
     # from the second step on (there is nothing to agree on before the first reports) every
-    # node receives the same, growing number of protocol messages
+    # node receives protocol messages every step, the primary (node S, the collector of the
+    # linear normal case) the most
     assert received[0].sum() == 0
     steps = np.diff(received[1:], axis=0)
-    assert (steps > 0).all() and (steps == steps[:, :1]).all()
+    assert (steps > 0).all()
+    assert (steps[:, S] > steps[:, 1:].max(axis=1)).all()
     assert all(r.control_nodes is not None for r in results[1:])
 
 
