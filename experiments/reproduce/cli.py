@@ -32,7 +32,7 @@ def reproduce(
 
     with user_errors():
         if profile not in PROFILES:
-            raise ValueError(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+            raise ValueError(f"--profile must be one of {', '.join(PROFILES)}, not {profile}")
         if checkpoint is not None and not checkpoint.exists():
             raise FileNotFoundError(f"--checkpoint {checkpoint}: no such file or folder")
         command = (

@@ -105,12 +105,34 @@ def reproduce(
 ) -> Outcome:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    spec_dir = out_dir / "specs"
     sweep_dir = out_dir / "sweep"
     specs: dict[tuple[str, str], tuple[SweepSpec, Path]] = {}
     scenario_files: dict[str, Path] = {}
     for net in profile.networks:
         base = base_scenario(profile, net)
         scenario_files[net.name] = write_yaml(out_dir / "scenarios" / f"{net.name}.yaml", base)
+
+    def tasks_for(arm_filter) -> list[SweepTask]:
+        found = []
+        for net in profile.networks:
+            for arm in net.arms:
+                if not arm_filter(arm):
+                    continue
+                # the scenario named relative to the spec file: `qkdnet sweep specs/X.yaml`
+                # runs it from anywhere, and the folder can be moved as a whole
+                scenario = Path("..") / "scenarios" / scenario_files[net.name].name
+                data = sweep_spec(profile, net, scenario, arm, checkpoint)
+                spec = SweepSpec.model_validate(data)
+                write_yaml(spec_dir / f"{net.name}-{arm}.yaml", data)
+                specs[(net.name, arm)] = (spec, spec_dir)
+                found.extend(expand(spec, spec_dir))
+        # the slowest tasks (large networks with ABFT) first, so the pool ends together
+        return sorted(found, key=lambda t: -_cost(t))
+
+    # every task that needs no agent is expanded (and so validated) before anything starts
+    plain = tasks_for(lambda arm: arm != "abft+agent")
+    ran, total = 0, len(plain)
 
     # the agent: a given checkpoint, else a brief training run here (beside the other tasks)
     needs_agent = any("abft+agent" in net.arms for net in profile.networks)
@@ -129,23 +151,7 @@ def reproduce(
             train_agent, str(train_file), str(train_dir), profile.training.episodes
         )
 
-    def tasks_for(arm_filter) -> list[SweepTask]:
-        found = []
-        for net in profile.networks:
-            for arm in net.arms:
-                if not arm_filter(arm):
-                    continue
-                data = sweep_spec(profile, net, scenario_files[net.name], arm, checkpoint)
-                spec = SweepSpec.model_validate(data)
-                write_yaml(out_dir / "specs" / f"{net.name}-{arm}.yaml", data)
-                specs[(net.name, arm)] = (spec, out_dir)
-                found.extend(expand(spec, out_dir))
-        # the slowest tasks (large networks with ABFT) first, so the pool ends together
-        return sorted(found, key=lambda t: -_cost(t))
-
     try:
-        plain = tasks_for(lambda arm: arm != "abft+agent")
-        ran, total = 0, len(plain)
         ran += execute(
             plain,
             sweep_dir,
@@ -155,7 +161,7 @@ def reproduce(
             desc=f"{profile.name}: baseline and ABFT",
         )[0]
         if training is not None:
-            checkpoint = Path(training.result())
+            checkpoint = Path(training.result()).resolve()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

@@ -5,10 +5,10 @@ DQN choosing routes and intensities - against Byzantine fractions 0, 10, 20 and 
 trusted nodes, on the six-node SECOQC network, the 36-node Beijing-Shanghai backbone and a 50-node
 synthetic (Waxman) network, with the fibre losses and the sources' repetition rates drifting.
 
-What `quick` gives up, so it fits its budget (and claims.md says so next to each number): fewer
-seeds and steps, the agent arm and the three Byzantine fractions above 0 only on the six-node
-network, and only fractions 0 and 20 % (ABFT vs baseline) on the two large networks, whose
-ABFT consensus costs seconds per step (36 and 50 members, all-to-all PBFT messages).
+What `quick` gives up, so it fits its budget (and claims.md says so): fewer seeds and steps,
+fractions 0, 20 and 30 % and the agent arm only on the six-node network, and only the baseline
+at fractions 0 and 20 % on the two large networks, whose ABFT consensus cost seconds per step
+(36 and 50 members) when this profile was sized.
 """
 
 from __future__ import annotations
@@ -109,8 +109,8 @@ QUICK = Profile(
     notes=(
         "Quick profile: on the six-node network 3 seeds of 40 steps of 0.1 s (onset at 1.5 s), "
         "fractions 0, 0.2 and 0.3 (0.1 draws the same single node as 0.2 there); on the 36- and "
-        "50-node networks 1 seed of 14 steps (onset at 0.6 s), baseline only: ABFT costs ~6 s "
-        "per step at 36 nodes and can hang at 50 (issue 13), so the large-network ABFT arms are "
+        "50-node networks 1 seed of 14 steps (onset at 0.6 s), baseline only: ABFT cost ~6.5 s "
+        "per step at 36 nodes here before issue 13's changes, so the large-network ABFT arms are "
         "in the paper profile only. The agent is trained for 10 episodes of 30 steps: far from "
         "converged, it shows the pipeline, not the paper's agent.",
     ),

@@ -33,7 +33,7 @@ def sweep(
     with user_errors():
         if executor_name not in EXECUTORS:
             raise ValueError(
-                f"--executor must be one of {', '.join(EXECUTORS)}, not {executor_name!r}"
+                f"--executor must be one of {', '.join(EXECUTORS)}, not {executor_name}"
             )
         parsed, base = load_spec(spec)
         tasks = expand(parsed, base)

@@ -207,6 +207,25 @@ def expand(spec: SweepSpec, base: Path) -> list[SweepTask]:
 
 def task_id(scenario: dict[str, Any], agent: str | None, metrics: dict[str, Any]) -> str:
     """A stable name for a task: the hash of everything that determines its result, so a rerun
-    with an edited spec never takes an old result for a changed task."""
-    blob = json.dumps({"scenario": scenario, "agent": agent, "metrics": metrics}, sort_keys=True)
+    with an edited spec never takes an old result for a changed task. The agent counts by its
+    checkpoint's content, not its path: a moved folder keeps its results, a retrained agent
+    does not."""
+    fingerprint = None if agent is None else agent_fingerprint(agent)
+    blob = json.dumps(
+        {"scenario": scenario, "agent": fingerprint, "metrics": metrics}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def agent_fingerprint(agent: str) -> str:
+    """SHA-256 of the checkpoint the agent would load: the file itself, or the latest
+    `ckpt-*.pt` of a training run folder (names sort by episode and step, as the loader's)."""
+    path = Path(agent)
+    if path.is_dir():
+        found = sorted(path.glob("checkpoints/ckpt-*.pt")) or sorted(path.glob("ckpt-*.pt"))
+        if not found:
+            raise ScenarioError(f"agent {agent}: no checkpoint in this folder")
+        path = found[-1]
+    if not path.is_file():
+        raise ScenarioError(f"agent {agent}: no such checkpoint file or training folder")
+    return hashlib.sha256(path.read_bytes()).hexdigest()

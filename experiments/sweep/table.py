@@ -29,10 +29,12 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
-def result_row(result: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"task_id": result["task_id"], "cell": result["cell"]}
-    row.update({k: _cell_value(v) for k, v in result["fields"].items()})
-    row["seed"] = result["seed"]
+def result_row(result: dict[str, Any], task: SweepTask) -> dict[str, Any]:
+    """One row: the task's cell as the current spec names it (a result found by its content id
+    may have been written under another path to the same checkpoint), then the result."""
+    row: dict[str, Any] = {"task_id": task.task_id, "cell": task.cell}
+    row.update({k: _cell_value(v) for k, v in task.fields.items()})
+    row["seed"] = task.seed
     for key in ("nodes", "trusted_nodes", "links", "demands", "steps", "byzantine_count"):
         row[key] = result[key]
     row["byzantine_nodes"] = ",".join(result["byzantine_nodes"])
@@ -48,7 +50,7 @@ def build_table(tasks: list[SweepTask], out_dir: Path) -> pd.DataFrame:
     for task in tasks:
         path = result_path(out_dir, task.task_id)
         if path.is_file():
-            rows.append(result_row(json.loads(path.read_text())))
+            rows.append(result_row(json.loads(path.read_text()), task))
     table = pd.DataFrame(rows)
     if table.empty:
         return table

@@ -99,3 +99,22 @@ def test_cli_dry_run_lists_tasks(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2 and all("[todo]" in line and "seed 4" in line for line in lines)
+
+
+def test_agent_counts_by_checkpoint_content_not_path(tmp_path):
+    from experiments.sweep.spec import agent_fingerprint
+
+    run = tmp_path / "train"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "ckpt-ep00000005-step000000000150.pt").write_bytes(b"old")
+    (run / "checkpoints" / "ckpt-ep00000010-step000000000300.pt").write_bytes(b"new")
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(b"new")
+    assert agent_fingerprint(str(run)) == agent_fingerprint(str(copy))  # the latest one
+    copy.write_bytes(b"retrained")
+    assert agent_fingerprint(str(run)) != agent_fingerprint(str(copy))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ScenarioError, match="no checkpoint in this folder"):
+        agent_fingerprint(str(tmp_path / "empty"))
+    with pytest.raises(ScenarioError, match="no such checkpoint"):
+        agent_fingerprint(str(tmp_path / "missing.pt"))
