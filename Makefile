@@ -10,15 +10,18 @@ PIP := $(PY) -m pip
 QKDNET := $(VENV)/bin/qkdnet
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo test test-slow bench lint format clean
+.PHONY: install install-test demo test test-slow bench lint format clean image-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # torch is pinned to 2.13.0 (the CPU wheel): install it on its own first so no other
-# dependency's looser requirement can pull a newer, CUDA-sized build.
+# dependency's looser requirement can pull a newer, CUDA-sized build. TORCH_PIP_ARGS says where
+# the wheel comes from (the Dockerfile passes PyTorch's CPU index, or a local wheel folder).
+TORCH_PIP_ARGS ?=
+
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet $(TORCH_PIP_ARGS) torch==2.13.0
 	$(PIP) install --quiet -e .
 	$(QKDNET) build-module
 	touch $@
@@ -53,6 +56,11 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Build the container image with Podman and run the demo, a scenario and the quick reproduction
+# inside it (minutes; not part of `make test`). See scripts/image-check.sh.
+image-check:
+	scripts/image-check.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

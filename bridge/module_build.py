@@ -44,7 +44,12 @@ NS3_MODULES = (
 #: Defines the ns3 wheel was compiled with (from its ns3Targets.cmake); headers change with them.
 NS3_DEFINES = ("NS3_LOG_ENABLE", "NS3_ASSERT_ENABLE", "NS3_BUILD_PROFILE_RELEASE")
 CXX_FLAGS = ("-std=c++20", "-O2", "-fPIC", "-Wall", "-Wno-unused-variable")
-BUILD_FORMAT_VERSION = "1"  # bump when the layout of a build directory changes
+BUILD_FORMAT_VERSION = "2"  # bump when the layout of a build directory changes
+#: Environment variable naming a finished build to load as is, without a compiler (a container
+#: image compiles the module in a builder stage and ships only the result).
+PREBUILT_ENV = "QKDNET_MODULE_DIR"
+#: File in a build directory holding the hash of the sources it was built from (compiler aside).
+SOURCES_STAMP = "sources.sha256"
 
 
 class ModuleBuildError(RuntimeError):
@@ -152,10 +157,66 @@ def source_hash(sources: Path, compiler_id: str, wheel: Ns3Wheel) -> str:
     digest = hashlib.sha256()
     for token in (BUILD_FORMAT_VERSION, compiler_id, wheel.dist_version, *CXX_FLAGS, *NS3_DEFINES):
         digest.update(token.encode() + b"\0")
+    _hash_source_files(digest, sources)
+    return digest.hexdigest()[:16]
+
+
+def _hash_source_files(digest: hashlib._Hash, sources: Path) -> None:
     for path in _source_files(sources, ("model", "helper", "examples", "test"), (".h", ".cc")):
         digest.update(str(path.relative_to(sources)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+
+
+def sources_only_hash(sources: Path) -> str:
+    """Hash of the C++ sources alone: lets a prebuilt module be checked where no compiler runs."""
+    digest = hashlib.sha256()
+    _hash_source_files(digest, sources)
+    return digest.hexdigest()
+
+
+def prebuilt_module(build_dir: Path) -> ModuleArtifacts:
+    """The finished build in `build_dir` ($QKDNET_MODULE_DIR), checked but never compiled.
+
+    Why: the compiler's identity is part of the cache key, so a machine without a compiler (a lean
+    container image) could not even look up its cached build. The build directory carries the hash
+    of the sources it was made from; when the sources are present and differ, loading it would run
+    stale C++, so that is an error rather than a silent mismatch.
+    """
+    library = build_dir / "lib" / LIBRARY_NAME
+    if not library.is_file():
+        raise ModuleBuildError(
+            f"${PREBUILT_ENV}={build_dir} holds no lib/{LIBRARY_NAME}: point it at a directory"
+            " made by `qkdnet build-module`, or unset it to build here"
+        )
+    stamp = build_dir / SOURCES_STAMP
+    if not stamp.is_file():
+        raise ModuleBuildError(
+            f"${PREBUILT_ENV}={build_dir} has no {SOURCES_STAMP} (made by an older qkdnet):"
+            " rebuild it with `qkdnet build-module`"
+        )
+    try:
+        sources = find_sources_dir()
+    except ModuleBuildError:
+        sources = None  # an installed copy without the C++ tree: nothing to compare against
+    if sources is not None and stamp.read_text().strip() != sources_only_hash(sources):
+        raise ModuleBuildError(
+            f"${PREBUILT_ENV}={build_dir} was built from other sources than {sources}:"
+            " rebuild it (`qkdnet build-module`) or unset it"
+        )
+    runner = build_dir / "bin" / TEST_RUNNER_NAME
+    bin_dir = build_dir / "bin"
+    examples = {
+        p.name: p
+        for p in (sorted(bin_dir.iterdir()) if bin_dir.is_dir() else [])
+        if p.is_file() and p.name != TEST_RUNNER_NAME
+    }
+    return ModuleArtifacts(
+        build_dir=build_dir,
+        include_dir=build_dir / "include",
+        library=library,
+        test_runner=runner if runner.is_file() else None,
+        examples=examples,
+    )
 
 
 def _run(cmd: list[str], what: str) -> None:
@@ -253,8 +314,15 @@ def build_module(
 
     The library is always built; the ns-3 test runner and example programs are built in the same
     cache directory the first time they are asked for. `progress(label, done, total)` is called
-    after each compiled file.
+    after each compiled file. With $QKDNET_MODULE_DIR set, that finished build is used instead
+    (see `prebuilt_module`).
     """
+    prebuilt = os.environ.get(PREBUILT_ENV)
+    if prebuilt:
+        artifacts = prebuilt_module(Path(prebuilt))
+        if with_tests and artifacts.test_runner is None:
+            raise ModuleBuildError(f"${PREBUILT_ENV}={prebuilt} has no test runner built")
+        return artifacts
     sources = find_sources_dir()
     wheel = find_ns3_wheel()
     compiler = find_compiler()
@@ -345,6 +413,7 @@ def _build_into(
         lib_sources = _source_files(sources, ("model", "helper"), (".cc",))
         objects = builder.compile_objects(lib_sources, _counter(len(lib_sources), progress), jobs)
         builder.link_shared(objects, LIBRARY_NAME, [])
+        (stage / SOURCES_STAMP).write_text(sources_only_hash(sources) + "\n")
         if root.exists():
             shutil.rmtree(root)
         stage.rename(root)

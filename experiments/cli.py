@@ -30,6 +30,14 @@ def _register() -> None:
 
     app.command("run")(run_cli.run)
 
+    from experiments.sweep import cli as sweep_cli
+
+    app.command("sweep")(sweep_cli.sweep)
+
+    from experiments.reproduce import cli as reproduce_cli
+
+    app.command("reproduce")(reproduce_cli.reproduce)
+
     from bridge.ns3gym import cli as ns3gym_cli
 
     app.command("gym-sim")(ns3gym_cli.gym_sim)

@@ -141,3 +141,33 @@ def test_relay_network_example_delivers_from_honest_paths_despite_a_tampering_re
         "qkd-relay-network-example", "--seconds=1.5", "--onsetS=0.5", "--threshold=3"
     )[-1]
     assert strict["corrupted"] == 0 and strict["served"] < last["served"]
+
+
+def test_prebuilt_module_loads_without_a_compiler(monkeypatch):
+    """$QKDNET_MODULE_DIR (the container image's way): no compiler needed, nothing compiled."""
+    built = build_module()
+    monkeypatch.setenv(module_build.PREBUILT_ENV, str(built.build_dir))
+    monkeypatch.setattr(module_build.shutil, "which", lambda name: None)
+    calls: list[str] = []
+    monkeypatch.setattr(module_build, "_run", lambda cmd, what: calls.append(what))
+    prebuilt = build_module()
+    assert prebuilt.library == built.library and prebuilt.include_dir == built.include_dir
+    assert calls == []
+
+
+def test_prebuilt_module_from_other_sources_is_refused(tmp_path, monkeypatch):
+    built = build_module()
+    tree = tmp_path / "ns3-scratch"
+    shutil.copytree(find_sources_dir(), tree)
+    edited = tree / "model" / "qkd-link.cc"
+    edited.write_text(edited.read_text() + "\n// edit\n")
+    monkeypatch.setenv("QKDNET_NS3_SCRATCH", str(tree))
+    monkeypatch.setenv(module_build.PREBUILT_ENV, str(built.build_dir))
+    with pytest.raises(ModuleBuildError, match="was built from other sources"):
+        build_module()
+
+
+def test_prebuilt_module_dir_without_a_build_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(module_build.PREBUILT_ENV, str(tmp_path))
+    with pytest.raises(ModuleBuildError, match=r"QKDNET_MODULE_DIR=.* holds no lib/"):
+        build_module()

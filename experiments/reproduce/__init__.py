@@ -1,0 +1,1 @@
+"""`qkdnet reproduce`: the paper's experiment, its claims table and figures."""
