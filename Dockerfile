@@ -9,12 +9,12 @@
 # Build arguments (the defaults are the public ones; scripts/image-check.sh passes local ones):
 #   BASE_IMAGE      a Debian-based image with python3 (>= 3.11), python3-venv and pip
 #   TORCH_PIP_ARGS  where pip finds torch==2.13.0 (default: PyTorch's CPU-only index)
-#   QKDNET_EXTRAS   optional dependency groups to install ("cluster" brings Ray for sweeps)
+#   QKDNET_EXTRAS   optional dependency groups to install ("ray" brings Ray for sweeps)
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS builder
 ARG TORCH_PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
-ARG QKDNET_EXTRAS=cluster
+ARG QKDNET_EXTRAS=ray
 
 # A C++ compiler (the qkd module is built against the ns3 wheel), make (the install recipe) and,
 # where the base lacks them, Python's headers (CPyCppyy, under the ns3 wheel, builds from source).
