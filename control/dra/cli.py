@@ -24,6 +24,8 @@ from experiments.cli_errors import fail, user_errors
 AGENTS = ("baseline", "static", "greedy", "random", "abft", "oracle", "dqn", "sb3")
 # agents 'all' means: every one that needs no file, plus dqn/sb3 when their file is given
 ALWAYS = ("baseline", "static", "greedy", "random", "abft", "oracle")
+# agents that exist only in a scenario env (no control plane or Byzantine set elsewhere)
+SCENARIO_ONLY = ("baseline", "abft", "oracle")
 EXIT_INTERRUPTED = 130
 
 ScenarioArg = Annotated[
@@ -211,14 +213,15 @@ def evaluate(
         from control.dra.policies import ENV_SETTINGS, make_policy
 
         if env_id is not None:
-            scenario_only = [a for a in agents if a in ENV_SETTINGS or a == "oracle"]
+            scenario_only = [a for a in agents if a in SCENARIO_ONLY]
             if scenario_only:
                 raise fail(f"agents {', '.join(scenario_only)} need a scenario, not --env-id")
         files = {"dqn": checkpoint, "sb3": sb3_model}
         policies = {a: make_policy(a, files.get(a)) for a in agents}
         results = {}
         for label, policy in policies.items():
-            factory, name = env_factory_for(scenario, env_id, ENV_SETTINGS.get(label))
+            options = ENV_SETTINGS.get(label) if scenario is not None else None
+            factory, name = env_factory_for(scenario, env_id, options)
             file_name = f"{name}-{label}-seed{seed}.parquet"
             if len(agents) == 1:
                 out_path = out or Path("runs") / "eval" / file_name
