@@ -173,7 +173,9 @@ class Trainer:
         if resume and recorded.is_file():
             saved = TrainingConfig.model_validate(yaml.safe_load(recorded.read_text()))
             self.config = self.config.with_schedules_of(saved)
-        self.config = self.config.with_run_length(episodes * _episode_length(vec))
+        exploration, replay = self.config.dqn.exploration, self.config.dqn.replay
+        if exploration.decay_steps is None or replay.beta_anneal_steps is None:
+            self.config = self.config.with_run_length(episodes * _episode_length(vec))
         config = self.config
         replay = config.dqn.replay
         self.epsilon = LinearSchedule(
@@ -471,13 +473,15 @@ def _crossed(done: int, step: int, every: int) -> bool:
 def _episode_length(vec) -> int:
     """Steps per episode of the vector env's envs: the QKD env's `max_steps`, else the
     Gymnasium spec's `max_episode_steps`; an env with neither needs explicit schedules."""
+    # spec first: every env has it (None outside gym.make), while asking an async worker for an
+    # attribute its env lacks breaks that worker
     for getter in (
-        lambda: vec.get_attr("max_steps")[0],
         lambda: vec.get_attr("spec")[0].max_episode_steps,
+        lambda: vec.get_attr("max_steps")[0],
     ):
         try:
             value = getter()
-        except (AttributeError, IndexError, TypeError):
+        except Exception:  # noqa: BLE001 - async workers re-raise whatever the env raised
             continue
         if isinstance(value, int) and value > 0:
             return value

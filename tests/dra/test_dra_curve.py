@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 import yaml
 from dra_helpers import cartpole, tiny_config
 
@@ -70,3 +71,28 @@ def test_best_baseline_ignores_the_oracle_and_the_learned_agents(tmp_path: Path)
             writer.writerow([agent, "qber", 0.03, 0.02, 0.04, 5])
     best = best_baseline(path)
     assert (best.agent, best.ci_low) == ("abft", 19.0)
+
+
+def test_held_out_curve_with_several_env_processes_feeding_one_learner(tmp_path: Path) -> None:
+    """Two async sub-environments (one process each); 3 held-out episodes need two batches."""
+    config = _unset_schedules(eval_every=2, eval_episodes=3, num_envs=2, vectorization="async")
+    train(cartpole, config, tmp_path, episodes=4)
+    recorded = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert recorded["dqn"]["exploration"]["decay_steps"] == 1000  # read from the workers' envs
+    with (tmp_path / "curve.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["episode"]) for r in rows] == [2, 4]
+    assert all(len(r["returns"].split()) == 3 for r in rows)
+
+
+def test_sb3_model_is_trained_on_our_seeds_and_evaluated_like_our_agents(tmp_path: Path) -> None:
+    pytest.importorskip("stable_baselines3")
+    from control.dra.evaluator import evaluate
+    from control.dra.policies import make_policy
+    from control.dra.sb3_baseline import train_sb3
+
+    model = train_sb3(cartpole, episodes=2, out_path=tmp_path / "sb3.zip", seed=1)
+    result = evaluate(
+        cartpole, make_policy("sb3", model), 2, tmp_path / "e.parquet", progress=False
+    )
+    assert result.episodes == 2 and result.summaries["return"].mean >= 1.0
