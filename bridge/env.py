@@ -94,8 +94,11 @@ NODE_FEATURES = ("error", "weight")
 # who routes the demands:
 #   agent       the agent's route actions alone (the coordinator's decision is only observed)
 #   abft        the ABFT control plane reroutes over what it trusts after every decision, as
-#               `qkdnet run --control abft` does; intensities follow qchannel's optimum for the
-#               current loss (none is fixed), so the agent's route and intensity actions are moot
+#               `qkdnet run --control abft` does (the agent's route actions are overruled at the
+#               next decision). Intensities start fixed like everywhere else: left unfixed,
+#               bridge.link_physics optimises mu *with the attack's intercept fraction known*,
+#               knowledge no deployed system has (the `abft` agent instead steps each link
+#               towards qchannel's optimum for its current loss, see baseline_action)
 #   abft+agent  the combined system: the agent routes, but only among candidate routes the latest
 #               decision trusts, and a demand whose route the coordinator stops trusting is moved
 #               to the plane's route at once; route action k = the k-th *trusted* candidate,
@@ -225,8 +228,7 @@ class QkdNetworkEnv(gym.Env):
             reroute = self.routing == "abft"
             self._plane = ControlPlane(config, self.plan, self.scenario, reroute=reroute)
             self.scenario.attach_control(self._plane)
-        if self.routing != "abft":
-            self._fix_initial_intensities()
+        self._fix_initial_intensities()
         self._route_choice[:] = [ROUTE_CHOICES - 1 if d.paths > 1 else 0 for d in self.plan.demands]
         self._steps = 0
         self._last = None
@@ -536,14 +538,19 @@ class QkdNetworkEnv(gym.Env):
             for its current loss towards it; else no-op. It never moves a demand onto a route
             through a node or link the coordinator distrusts (with no decision yet, or without a
             control plane, every route counts as trusted).
+        abft: (for routing "abft", where the control plane routes) only greedy's intensity step:
+            towards qchannel's optimum for each link's current loss, as an operator would set it.
         oracle: greedy, but "trusted" is the truth: routes avoid every node of the episode's
             Byzantine set from the first step (it knows the set and, through qchannel, the
             channels), an upper bound no deployable policy can reach.
         """
         if kind == "static":
             return 0
+        if kind == "abft":
+            action = self._greedy_intensity_action()
+            return 0 if action is None else action
         if kind not in ("greedy", "oracle"):
-            raise ValueError(f"unknown baseline {kind!r}; known: static, greedy, oracle")
+            raise ValueError(f"unknown baseline {kind!r}; known: static, greedy, oracle, abft")
         assert self.scenario is not None
         allowed = self._oracle_routes_ok if kind == "oracle" else self._trust().route_trusted
         action = self._greedy_route_action(allowed)

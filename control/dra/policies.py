@@ -33,7 +33,7 @@ import numpy as np
 from control.dra.errors import BaselineUnavailableError, CheckpointError, DraError
 
 POLICY_NAMES = ("baseline", "static", "greedy", "random", "abft", "oracle", "dqn", "sb3")
-BASELINE_KINDS = ("static", "greedy", "oracle")
+BASELINE_KINDS = ("static", "greedy", "oracle", "abft")
 # env settings (bridge.env.QkdNetworkEnv keyword arguments) each agent is evaluated under; an
 # agent not listed runs in the scenario as written with the agent routing ("agent").
 #   baseline  no ABFT at all (every report trusted), static allocation: the paper's baseline
@@ -48,7 +48,7 @@ ENV_SETTINGS: dict[str, dict[str, str]] = {
 # the env-side allocation each no-learning agent asks the env for (see module doc)
 _ENV_KIND = {
     "baseline": "static",
-    "abft": "static",
+    "abft": "abft",
     "static": "static",
     "greedy": "greedy",
     "oracle": "oracle",
@@ -94,7 +94,7 @@ class RandomPolicy:
 
 class EnvBaselinePolicy:
     """The env's own `static`, `greedy` or `oracle` allocation (see module doc for the contract);
-    `name` labels it (the `baseline` and `abft` agents are the static allocation in another env)."""
+    `name` labels it (`baseline` is the static allocation in the env without ABFT)."""
 
     def __init__(self, kind: str, name: str | None = None) -> None:
         if kind not in BASELINE_KINDS:
