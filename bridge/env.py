@@ -28,11 +28,33 @@ Action: Discrete, `action_meaning(a)` names each one, in this order:
 An action that does not apply (a 5th candidate that does not exist, MDI on a link whose protocol
 cannot change) leaves the network as it is.
 
-Reward: key_weight * (delivered bit/s of all demands, or of all links if the scenario has no
-demand) / key_scale_bps  -  insecure_penalty * (secret-key bit/s made on links whose measured QBER
-exceeds reward.insecure_qber) / key_scale_bps  -  unserved_penalty * sum over demands of the
-unserved fraction of the step's requests (1 - served fraction, at least 0; a demand with no
-request in the step counts 0). `info` carries the raw per-link/demand/node metrics.
+Who routes (`routing`, see ROUTING_MODES): the agent alone, the ABFT plane alone (as
+`qkdnet run --control abft`), or the combined system in which the agent routes only among routes
+the coordinator's latest decision trusts and is overruled when it stops trusting one.
+
+Reward, per step (weights in the scenario's `reward:` section, bridge/scenario_config.py):
+    + key_weight * delivered / key_scale_bps       delivered: bit/s of all demands (of all links
+                                                   if the scenario has no demand)
+    - insecure_penalty * insecure / key_scale_bps  insecure: secret-key bit/s made on links whose
+                                                   measured QBER exceeds reward.insecure_qber
+    - unserved_penalty * unserved                  unserved: sum over demands of the unserved
+                                                   fraction of the step's requests (1 - served
+                                                   fraction, at least 0; no request counts 0);
+                                                   with reward.unserved_by_demand_size each
+                                                   fraction is weighted by the demand's rate /
+                                                   key_scale_bps, i.e. unserved key in reward
+                                                   units, so a big demand counts more
+    - abort_penalty * aborted_blocks               blocks the links aborted in the step (QBER
+                                                   above link.abort_qber: key material wasted)
+    - qber_variance_penalty * qber_deviation       sum over links that sifted of (step QBER -
+                                                   its running mean)^2 / 0.01^2, the running
+                                                   mean decaying by reward.qber_mean_decay per
+                                                   step: a running estimate of the QBER
+                                                   variance under fluctuating channels
+Defaults keep the first three terms only (abort and variance weights 0, unserved unweighted);
+experiments/configs/six-node-random.yaml sets all five. `info` carries every term's raw value
+(delivered_bps, insecure_bps, unserved, unserved_bps, aborted_blocks, qber_deviation) and the
+raw per-link/demand/node metrics.
 """
 
 from __future__ import annotations
@@ -69,6 +91,21 @@ LINK_FEATURES = (
 )
 DEMAND_FEATURES = ("served_fraction", "route_choice", "delivered/requested")
 NODE_FEATURES = ("error", "weight")
+# who routes the demands:
+#   agent       the agent's route actions alone (the coordinator's decision is only observed)
+#   abft        the ABFT control plane reroutes over what it trusts after every decision, as
+#               `qkdnet run --control abft` does (the agent's route actions are overruled at the
+#               next decision). Intensities start fixed like everywhere else: left unfixed,
+#               bridge.link_physics optimises mu *with the attack's intercept fraction known*,
+#               knowledge no deployed system has (the `abft` agent instead steps each link
+#               towards qchannel's optimum for its current loss, see baseline_action)
+#   abft+agent  the combined system: the agent routes, but only among candidate routes the latest
+#               decision trusts, and a demand whose route the coordinator stops trusting is moved
+#               to the plane's route at once; route action k = the k-th *trusted* candidate,
+#               the last route action = follow the coordinator's own route(s)
+ROUTING_MODES = ("agent", "abft", "abft+agent")
+UNSAFE_ROUTE_BONUS_BITS = 1e18  # greedy: leaving a distrusted route beats any buffer gain
+QBER_VARIANCE_SCALE = 0.01**2  # a 1 % QBER excursion squared counts 1
 
 
 class QkdNetworkEnv(gym.Env):
@@ -83,14 +120,24 @@ class QkdNetworkEnv(gym.Env):
         max_steps: int | None = None,
         plan: ScenarioPlan | None = None,
         watchdog_s: float | None = None,
+        routing: str = "agent",
+        control_mode: str | None = None,
     ) -> None:
         """`scenario`: a scenario YAML (or a validated config); `max_steps` caps an episode
         (default: the scenario's `steps`); `plan` reuses an already planned topology;
-        `watchdog_s`: see `QkdScenario` (a step without simulated progress stops the process).
-        An env dropped without `close()` frees ns-3 when it is garbage-collected."""
+        `watchdog_s`: see `QkdScenario` (a step without simulated progress stops the process);
+        `routing`: who routes demands (ROUTING_MODES); `control_mode` replaces the scenario's
+        `control.mode` ("abft" or "baseline"). An env dropped without `close()` frees ns-3 when
+        it is garbage-collected."""
         super().__init__()
         self._watchdog_s = watchdog_s
+        if routing not in ROUTING_MODES:
+            raise ValueError(f"routing must be one of {', '.join(ROUTING_MODES)}, not {routing!r}")
+        self.routing = routing
         self.config = scenario if isinstance(scenario, ScenarioConfig) else load_scenario(scenario)
+        if control_mode is not None:
+            control = self.config.control.model_copy(update={"mode": control_mode})
+            self.config = self.config.model_copy(update={"control": control})
         self.max_steps = max_steps or self.config.steps
         if plan is None:
             from bridge.scenario import load_plan
@@ -180,22 +227,39 @@ class QkdNetworkEnv(gym.Env):
         if self.config.control.mode in ("abft", "baseline"):
             from control.plane import ControlPlane  # networkx, pandas: once an env resets
 
-            # the agent, not the plane, routes; the env reads the decision's arrays
-            self._plane = ControlPlane(config, self.plan, self.scenario, reroute=False)
+            # with routing "abft" the plane reroutes itself; otherwise the env reads its
+            # decision's arrays and (abft+agent) guards the agent's routes with them
+            reroute = self.routing == "abft"
+            self._plane = ControlPlane(config, self.plan, self.scenario, reroute=reroute)
             self.scenario.attach_control(self._plane)
         self._fix_initial_intensities()
         self._route_choice[:] = [ROUTE_CHOICES - 1 if d.paths > 1 else 0 for d in self.plan.demands]
         self._steps = 0
         self._last = None
+        self._aborted_before = np.zeros(len(self.plan.links))
+        self._qber_mean = np.full(len(self.plan.links), np.nan)
         return self._observation(None), {"time_s": 0.0}
 
     def _replan(self, config: ScenarioConfig) -> ScenarioPlan:
-        """A new seed redraws a fraction-based Byzantine set; everything else is the same plan."""
-        if config.byzantine.fraction <= 0.0:
-            return self._base_plan
-        from bridge.scenario_plan import replan_byzantine
+        """A new seed redraws a fraction-based Byzantine set and, with `onset_max_s`, the attack's
+        onset (uniform in [onset_s, onset_max_s], one draw per episode for all its Byzantine
+        nodes); everything else is the same plan."""
+        import dataclasses
 
-        return replan_byzantine(self._base_plan, config)
+        plan = self._base_plan
+        if config.byzantine.fraction > 0.0:
+            from bridge.scenario_plan import replan_byzantine
+
+            plan = replan_byzantine(plan, config)
+        behaviour = config.byzantine.behaviour
+        if behaviour.onset_max_s is not None and plan.byzantine:
+            rng = np.random.default_rng([config.seed, 0x0415E7])
+            onset = float(rng.uniform(behaviour.onset_s, behaviour.onset_max_s))
+            drawn = {
+                node: b.model_copy(update={"onset_s": onset}) for node, b in plan.byzantine.items()
+            }
+            plan = dataclasses.replace(plan, byzantine=drawn)
+        return plan
 
     def _fix_initial_intensities(self) -> None:
         """Start every link at its configured, else qchannel-optimal, intensity and fix it, so
@@ -213,6 +277,8 @@ class QkdNetworkEnv(gym.Env):
         self._apply(int(action))
         result = self.scenario.step()
         self._last = result
+        if self.routing == "abft+agent":
+            self._guard_routes()
         self._steps += 1
         reward, terms = self._reward(result)
         truncated = self._steps >= self.max_steps
@@ -242,6 +308,9 @@ class QkdNetworkEnv(gym.Env):
     def _route(self, demand: int, choice: int) -> None:
         assert self.scenario is not None
         spec = self.plan.demands[demand]
+        if self.routing == "abft+agent":
+            self._route_trusted(demand, choice)
+            return
         if choice == ROUTE_CHOICES - 1:
             routes = spec.disjoint_routes
             if len(routes) < 2:
@@ -254,6 +323,57 @@ class QkdNetworkEnv(gym.Env):
             threshold = 1
         self.scenario.set_demand_routes(demand, routes, threshold)
         self._route_choice[demand] = choice
+
+    def _trust(self):
+        from control.dra.trusted_routes import TrustView
+
+        return TrustView(self._plane, self.plan)
+
+    def _current_routes(self) -> dict[int, tuple[tuple[int, ...], ...]]:
+        assert self.scenario is not None
+        return {d.index: self.scenario.demand_routes(d.index) for d in self.plan.demands}
+
+    def _route_trusted(self, demand: int, choice: int) -> None:
+        """abft+agent: the k-th trusted candidate, or (last choice) the coordinator's routes."""
+        assert self.scenario is not None
+        spec = self.plan.demands[demand]
+        if choice == ROUTE_CHOICES - 1:
+            if self._plane is None:
+                return
+            from control.dra.trusted_routes import abft_routes
+
+            chosen = abft_routes(self._plane, self._current_routes()).get(demand)
+            if chosen is not None:
+                self.scenario.set_demand_routes(demand, *chosen)
+            self._route_choice[demand] = choice
+            return
+        allowed = self._trust().trusted_candidates(spec)
+        if choice >= len(allowed):
+            return
+        self.scenario.set_demand_routes(demand, (spec.candidate_routes[allowed[choice]],), 1)
+        self._route_choice[demand] = choice
+
+    def _guard_routes(self) -> None:
+        """abft+agent: a demand on a route the latest decision distrusts takes the plane's route."""
+        assert self.scenario is not None
+        if self._plane is None:
+            return
+        trust = self._trust()
+        current = self._current_routes()
+        unsafe = [
+            d
+            for d, routes in current.items()
+            if not all(trust.route_trusted(route) for route in routes)
+        ]
+        if not unsafe:
+            return
+        from control.dra.trusted_routes import abft_routes
+
+        chosen = abft_routes(self._plane, current)
+        for demand in unsafe:
+            if demand in chosen:
+                self.scenario.set_demand_routes(demand, *chosen[demand])
+                self._route_choice[demand] = ROUTE_CHOICES - 1
 
     # observation / reward -----------------------------------------------------------------
     def _control_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -325,18 +445,51 @@ class QkdNetworkEnv(gym.Env):
         served = result.demand("served_fraction_step") if self.plan.demands else np.zeros(0)
         # a request served a step late counts in that step's served count, so the fraction can
         # exceed 1; the unserved fraction is clipped at 0 (a late delivery earns no bonus)
-        unserved = float(np.sum(np.maximum(1.0 - np.where(np.isnan(served), 1.0, served), 0.0)))
+        unserved_each = np.maximum(1.0 - np.where(np.isnan(served), 1.0, served), 0.0)
+        unserved = float(np.sum(unserved_each))
+        if r.unserved_by_demand_size:
+            # unserved key in reward units: a big demand left unserved costs more than a small one
+            unserved_term = float(np.dot(unserved_each, self._demand_rates)) / r.key_scale_bps
+        else:
+            unserved_term = unserved
+        aborted_total = result.link("blocks_aborted")
+        aborted = float(np.sum(aborted_total - self._aborted_before))
+        self._aborted_before = aborted_total.copy()
+        qber_dev = self._qber_deviation(qber)
         terms = {
             "delivered_bps": delivered,
             "insecure_bps": insecure,
             "unserved": unserved,
+            "unserved_bps": float(np.dot(unserved_each, self._demand_rates)),
+            "aborted_blocks": aborted,
+            "qber_deviation": qber_dev,
         }
         reward = (
             r.key_weight * delivered / r.key_scale_bps
             - r.insecure_penalty * insecure / r.key_scale_bps
-            - r.unserved_penalty * unserved
+            - r.unserved_penalty * unserved_term
+            - r.abort_penalty * aborted
+            - r.qber_variance_penalty * qber_dev
         )
         return float(reward), terms
+
+    def _qber_deviation(self, qber: np.ndarray) -> float:
+        """Sum over links that sifted of (QBER - its running mean)^2 / QBER_VARIANCE_SCALE.
+
+        Why against a running mean: the paper's QBER-variance claim is about how much a link's
+        error rate swings under fluctuating loss/rate; an exponentially weighted mean
+        (decay `reward.qber_mean_decay`) makes each step's squared excursion a running estimate
+        of that variance, available every step for the reward.
+        """
+        decay = self.config.reward.qber_mean_decay
+        seen = ~np.isnan(qber)
+        mean = self._qber_mean
+        fresh = seen & np.isnan(mean)
+        mean[fresh] = qber[fresh]
+        old = seen & ~fresh
+        deviation = float(np.sum((qber[old] - mean[old]) ** 2)) / QBER_VARIANCE_SCALE
+        mean[old] = decay * mean[old] + (1.0 - decay) * qber[old]
+        return deviation
 
     def _info(self, result: StepResult, terms: dict[str, float]) -> dict[str, Any]:
         # copies: the control plane reads this step's columns again at the next step
@@ -354,6 +507,9 @@ class QkdNetworkEnv(gym.Env):
             "qber": qber,
             "availability": float(answered.mean()) if answered.size else 1.0,
             "unserved": terms["unserved"],
+            "unserved_bps": terms["unserved_bps"],
+            "aborted_blocks": terms["aborted_blocks"],
+            "qber_deviation": terms["qber_deviation"],
             # per link / demand / node arrays
             "link_key_rate_bps": key_rate.copy(),
             "link_qber": result.link("step_qber").copy(),
@@ -378,20 +534,51 @@ class QkdNetworkEnv(gym.Env):
 
         static: no-op - reset leaves every link at its fixed intensity, BB84-decoy, and every
             demand on its shortest route (or its configured multipath), and static never changes.
-        greedy: the one change that helps most now - first, move any demand whose current route
-            has less key than another candidate's (the route's key = the smallest buffer on it) to
-            the candidate with most key; else step the intensity of the link furthest from the
-            qchannel-optimal intensity for its current loss towards it; else no-op.
+        greedy: the one change that helps most now, among routes the coordinator trusts - first,
+            move a demand whose current route the latest decision distrusts to its trusted
+            candidate with most key; else move a demand whose route has less key than another
+            trusted candidate's (a route's key = the smallest buffer on it) to the one with most
+            key; else step the intensity of the link furthest from the qchannel-optimal intensity
+            for its current loss towards it; else no-op. It never moves a demand onto a route
+            through a node or link the coordinator distrusts (with no decision yet, or without a
+            control plane, every route counts as trusted).
+        abft: (for routing "abft", where the control plane routes) only greedy's intensity step:
+            towards qchannel's optimum for each link's current loss, as an operator would set it.
+        oracle: greedy, but "trusted" is the truth: routes avoid every node of the episode's
+            Byzantine set from the first step (it knows the set and, through qchannel, the
+            channels), an upper bound no deployable policy can reach.
         """
         if kind == "static":
             return 0
-        if kind != "greedy":
-            raise ValueError(f"unknown baseline {kind!r}; known: static, greedy")
+        if kind == "abft":
+            action = self._greedy_intensity_action()
+            return 0 if action is None else action
+        if kind not in ("greedy", "oracle"):
+            raise ValueError(f"unknown baseline {kind!r}; known: static, greedy, oracle, abft")
         assert self.scenario is not None
-        action = self._greedy_route_action()
+        allowed = self._oracle_routes_ok if kind == "oracle" else self._trust().route_trusted
+        action = self._greedy_route_action(allowed)
         if action is None:
             action = self._greedy_intensity_action()
         return 0 if action is None else action
+
+    def _oracle_routes_ok(self, route: tuple[int, ...]) -> bool:
+        return not any(node in self.plan.byzantine for node in route[1:-1])
+
+    def route_action(self, demand: int, candidate: int) -> int | None:
+        """The action that puts `demand` on `candidate_routes[candidate]` (None: none does).
+
+        In abft+agent routing a route action counts among *trusted* candidates only."""
+        base = 1 + 2 * len(self.plan.links) + len(self.relay_links)
+        index = candidate
+        if self.routing == "abft+agent":
+            allowed = self._trust().trusted_candidates(self.plan.demands[demand])
+            if candidate not in allowed:
+                return None
+            index = allowed.index(candidate)
+        if index >= ROUTE_CHOICES - 1:
+            return None
+        return base + ROUTE_CHOICES * demand + index
 
     def _route_key_bits(self, route: tuple[int, ...]) -> float:
         assert self.scenario is not None
@@ -400,18 +587,26 @@ class QkdNetworkEnv(gym.Env):
         hops = [self.plan.link_between(u, v).index for u, v in zip(route, route[1:], strict=False)]
         return float(min(min(a_bits[h], b_bits[h]) for h in hops))
 
-    def _greedy_route_action(self) -> int | None:
-        base = 1 + 2 * len(self.plan.links) + len(self.relay_links)
+    def _greedy_route_action(self, allowed) -> int | None:
+        """The route move with most key gained among routes `allowed(route)` accepts; a demand
+        on a route `allowed` rejects is moved first (gain = infinity)."""
+        assert self.scenario is not None
         best_gain, best = 0.0, None
         for d in self.plan.demands:
             if d.paths > 1:
                 continue  # multipath demands keep their sharing
-            keys = [self._route_key_bits(r) for r in d.candidate_routes]
-            current = self._route_choice[d.index]
-            target = int(np.argmax(keys))
-            gain = keys[target] - keys[current] if current < len(keys) else keys[target]
-            if target != current and gain > best_gain:
-                best_gain, best = gain, base + ROUTE_CHOICES * d.index + target
+            current_routes = self.scenario.demand_routes(d.index)
+            current_ok = all(allowed(r) for r in current_routes)
+            current_key = min(self._route_key_bits(r) for r in current_routes)
+            # leaving an unsafe route outranks any key gain; then the most key wins
+            urgency = 0.0 if current_ok else UNSAFE_ROUTE_BONUS_BITS
+            for k, route in enumerate(d.candidate_routes):
+                if (route,) == current_routes or not allowed(route):
+                    continue
+                gain = urgency + self._route_key_bits(route) - (current_key if current_ok else 0.0)
+                action = self.route_action(d.index, k) if gain > best_gain else None
+                if action is not None:
+                    best_gain, best = gain, action
         return best
 
     def _greedy_intensity_action(self) -> int | None:

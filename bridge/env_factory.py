@@ -11,8 +11,9 @@ from pathlib import Path
 import gymnasium as gym
 
 
-def make_env(scenario_path: str | Path, seed: int | None = None) -> gym.Env:
-    """A `QkdNetworkEnv` for the scenario YAML; `seed` replaces the scenario's seed.
+def make_env(scenario_path: str | Path, seed: int | None = None, **env_options: str) -> gym.Env:
+    """A `QkdNetworkEnv` for the scenario YAML; `seed` replaces the scenario's seed;
+    `env_options` are the env's keyword settings (`routing`, `control_mode`).
 
     The seed is the construction seed: the first `reset()` without a seed runs an episode with
     it (later unseeded resets draw from the env's RNG); `reset(seed=s)` runs episode seed s.
@@ -21,7 +22,7 @@ def make_env(scenario_path: str | Path, seed: int | None = None) -> gym.Env:
     from bridge.scenario_config import load_scenario
 
     config = load_scenario(scenario_path, seed=seed)
-    return QkdNetworkEnv(config)
+    return QkdNetworkEnv(config, **env_options)
 
 
 # ns-3's Simulator is one per process: vector envs host these envs one per process

@@ -264,6 +264,12 @@ class ByzantineBehaviourConfig(_Strict):
     """What a compromised node does from `onset_s` on (intensities are probabilities)."""
 
     onset_s: float = Field(0.0, ge=0.0, le=MAX_SIMULATED_S)
+    onset_max_s: float | None = Field(
+        None,
+        ge=0.0,
+        le=MAX_SIMULATED_S,
+        description="if set, each seed draws the onset uniformly from [onset_s, onset_max_s]",
+    )
     intercept_resend: float = Field(0.0, ge=0.0, le=1.0, description="fraction of pulses attacked")
     tamper: float = Field(0.0, ge=0.0, le=1.0)
     drop: float = Field(0.0, ge=0.0, le=1.0)
@@ -291,6 +297,12 @@ class ByzantineProtocolConfig(_Strict):
     victims: list[NodeRef] | None = None
     at_s: float = Field(0.0, ge=0.0, allow_inf_nan=False)
     delay_s: float = Field(0.05, ge=0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _onset_range(self) -> ByzantineBehaviourConfig:
+        if self.onset_max_s is not None and self.onset_max_s < self.onset_s:
+            raise ValueError(f"onset_max_s ({self.onset_max_s}) is below onset_s ({self.onset_s})")
+        return self
 
 
 class ByzantineConfig(_Strict):
@@ -331,6 +343,22 @@ class RewardConfig(_Strict):
     )
     insecure_qber: float = Field(
         0.08, ge=0.0, le=0.5, description="key made on a link measuring more QBER is penalised"
+    )
+    unserved_by_demand_size: bool = Field(
+        False,
+        description="weight each demand's unserved fraction by its rate / key_scale_bps "
+        "(unserved key in reward units) instead of counting every demand as 1",
+    )
+    abort_penalty: float = Field(
+        0.0, ge=0.0, description="per block aborted (QBER above abort_qber) in the step"
+    )
+    qber_variance_penalty: float = Field(
+        0.0,
+        ge=0.0,
+        description="times the sum over links of (step QBER - its running mean)^2 / 0.01^2",
+    )
+    qber_mean_decay: float = Field(
+        0.9, gt=0.0, lt=1.0, description="per-step decay of the running mean QBER of each link"
     )
 
 

@@ -51,6 +51,8 @@ def _register() -> None:
 
     app.command("train")(dra_cli.train)
     app.command("evaluate")(dra_cli.evaluate)
+    app.command("curve")(dra_cli.curve)
+    app.command("train-sb3")(dra_cli.train_sb3)
 
     from bridge.topology import cli as topology_cli
 

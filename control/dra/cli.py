@@ -21,7 +21,11 @@ import typer
 
 from experiments.cli_errors import fail, user_errors
 
-AGENTS = ("dqn", "static", "greedy", "random")
+AGENTS = ("baseline", "static", "greedy", "random", "abft", "oracle", "dqn", "sb3")
+# agents 'all' means: every one that needs no file, plus dqn/sb3 when their file is given
+ALWAYS = ("baseline", "static", "greedy", "random", "abft", "oracle")
+# agents that exist only in a scenario env (no control plane or Byzantine set elsewhere)
+SCENARIO_ONLY = ("baseline", "abft", "oracle")
 EXIT_INTERRUPTED = 130
 
 ScenarioArg = Annotated[
@@ -41,8 +45,11 @@ def make_gym_env(env_id: str, seed: int):
     return gym.make(env_id)
 
 
-def env_factory_for(scenario: Path | None, env_id: str | None) -> tuple[Callable, str]:
-    """The env factory and a short name for output paths, from exactly one of the two sources."""
+def env_factory_for(
+    scenario: Path | None, env_id: str | None, env_options: dict[str, str] | None = None
+) -> tuple[Callable, str]:
+    """The env factory and a short name for output paths, from exactly one of the two sources;
+    `env_options` are the QKD env's settings (routing, control mode) for a scenario."""
     if (scenario is None) == (env_id is None):
         raise fail("give a scenario YAML or --env-id, not both and not neither")
     if env_id is not None:
@@ -52,6 +59,8 @@ def env_factory_for(scenario: Path | None, env_id: str | None) -> tuple[Callable
             gym.spec(env_id)
         except gym.error.Error:
             raise fail(f"unknown Gymnasium env id {env_id!r}") from None
+        if env_options:
+            raise fail(f"{', '.join(env_options)} only apply to scenario environments")
         return partial(make_gym_env, env_id), env_id.replace("/", "_")
     if not scenario.is_file():
         raise fail(f"scenario file not found: {scenario}")
@@ -59,7 +68,7 @@ def env_factory_for(scenario: Path | None, env_id: str | None) -> tuple[Callable
         from bridge.env_factory import make_env
     except ImportError as exc:
         raise fail(f"scenario environments are not available (bridge.env_factory: {exc})") from None
-    return partial(make_env, str(scenario)), scenario.stem
+    return partial(make_env, str(scenario), **(env_options or {})), scenario.stem
 
 
 def train(
@@ -82,6 +91,33 @@ def train(
     num_envs: Annotated[
         int | None, typer.Option("--num-envs", min=1, help="Sub-environments stepped together.")
     ] = None,
+    routing: Annotated[
+        str,
+        typer.Option(
+            "--routing",
+            help="Who routes demands in a scenario env: abft+agent (the agent on top of the "
+            "ABFT decision), agent (the agent alone), abft (the coordinator alone).",
+        ),
+    ] = "abft+agent",
+    eval_every: Annotated[
+        int | None,
+        typer.Option(
+            "--eval-every",
+            min=1,
+            help="Every K episodes, evaluate the greedy agent on held-out seeds (curve.csv).",
+        ),
+    ] = None,
+    eval_episodes: Annotated[
+        int | None, typer.Option("--eval-episodes", min=2, help="Held-out episodes per point.")
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare",
+            help="A `qkdnet evaluate` comparison.csv (run with --seed = this run's seed): report "
+            "where the held-out curve reaches the best deployable baseline's interval.",
+        ),
+    ] = None,
 ) -> None:
     """Train the DQN agent; per-episode CSV, checkpoints, Ctrl-C saves and --resume continues."""
     with user_errors():
@@ -92,9 +128,17 @@ def train(
         )
         from control.dra.trainer import train as run_training
 
-        factory, name = env_factory_for(scenario, env_id)
+        check_routing(routing)
+        options = {"routing": routing} if scenario is not None else None
+        factory, name = env_factory_for(scenario, env_id, options)
         settings = load_training_config(config) if config is not None else TrainingConfig()
-        overrides = {"seed": seed, "checkpoint_every": checkpoint_every, "num_envs": num_envs}
+        overrides = {
+            "seed": seed,
+            "checkpoint_every": checkpoint_every,
+            "num_envs": num_envs,
+            "eval_every": eval_every,
+            "eval_episodes": eval_episodes,
+        }
         data = settings.model_dump(mode="json")
         data["trainer"].update({k: v for k, v in overrides.items() if v is not None})
         settings = parse_training_config(data, source=str(config or "options"))
@@ -106,6 +150,11 @@ def train(
     )
     print(f"episode log: {result.csv_path}")
     print(f"checkpoint: {result.checkpoint}")
+    if settings.trainer.eval_every is not None:
+        print(f"held-out learning curve: {out_dir / 'curve.csv'}")
+        if compare is not None:
+            with user_errors():
+                _print_crossing(out_dir, compare)
     if result.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
 
@@ -127,6 +176,10 @@ def evaluate(
     checkpoint: Annotated[
         Path | None,
         typer.Option("--checkpoint", help="DQN checkpoint file or training run directory."),
+    ] = None,
+    sb3_model: Annotated[
+        Path | None,
+        typer.Option("--sb3-model", help="A saved Stable-Baselines3 DQN model (.zip) for sb3."),
     ] = None,
     episodes: Annotated[int, typer.Option("--episodes", min=1, help="Episodes to run.")] = 10,
     out: Annotated[
@@ -150,17 +203,25 @@ def evaluate(
     Every agent runs the same episode seeds, so several agents are compared on equal terms:
     mean return, key rate (delivered bit/s), QBER and availability, one row per agent.
     """
-    agents = parse_agents(agent)
+    agents = parse_agents(agent, has_dqn=checkpoint is not None, has_sb3=sb3_model is not None)
     if checkpoint is not None and "dqn" not in agents:
         raise fail(f"--checkpoint only applies to --agent dqn, not {', '.join(agents)}")
+    if sb3_model is not None and "sb3" not in agents:
+        raise fail(f"--sb3-model only applies to --agent sb3, not {', '.join(agents)}")
     with user_errors():
         from control.dra.evaluator import evaluate as run_evaluation
-        from control.dra.policies import make_policy
+        from control.dra.policies import ENV_SETTINGS, make_policy
 
-        factory, name = env_factory_for(scenario, env_id)
-        policies = {a: make_policy(a, checkpoint if a == "dqn" else None) for a in agents}
+        if env_id is not None:
+            scenario_only = [a for a in agents if a in SCENARIO_ONLY]
+            if scenario_only:
+                raise fail(f"agents {', '.join(scenario_only)} need a scenario, not --env-id")
+        files = {"dqn": checkpoint, "sb3": sb3_model}
+        policies = {a: make_policy(a, files.get(a)) for a in agents}
         results = {}
         for label, policy in policies.items():
+            options = ENV_SETTINGS.get(label) if scenario is not None else None
+            factory, name = env_factory_for(scenario, env_id, options)
             file_name = f"{name}-{label}-seed{seed}.parquet"
             if len(agents) == 1:
                 out_path = out or Path("runs") / "eval" / file_name
@@ -181,6 +242,50 @@ def evaluate(
 
 
 COMPARISON_CSV = "comparison.csv"
+
+
+def check_routing(routing: str) -> None:
+    from bridge.env import ROUTING_MODES
+
+    if routing not in ROUTING_MODES:
+        raise fail(f"--routing must be one of {', '.join(ROUTING_MODES)}, got {routing!r}")
+
+
+def _print_crossing(run_dir: Path, comparison: Path) -> None:
+    """The held-out curve against the best deployable baseline of `comparison`."""
+    from control.dra.held_out import CURVE_NAME, best_baseline, crossing_episode, read_curve
+
+    best = best_baseline(comparison)
+    rows = read_curve(run_dir / CURVE_NAME)
+    print(
+        f"best deployable baseline: {best.agent}, return {best.mean:.4g} "
+        f"(95% interval [{best.ci_low:.4g}, {best.ci_high:.4g}])"
+    )
+    for row in rows:
+        mark = ">=" if float(row["return_mean"]) >= best.ci_low else "< "
+        print(
+            f"  episode {int(row['episode']):5d}: held-out return {float(row['return_mean']):9.4g}"
+            f" [{float(row['ci_low']):.4g}, {float(row['ci_high']):.4g}] {mark} {best.ci_low:.4g}"
+        )
+    crossing = crossing_episode(rows, best.ci_low)
+    if crossing is None:
+        print("the agent's held-out return does not reach and stay within that interval")
+    else:
+        print(f"reaches the baseline's interval at episode {crossing} and stays there")
+
+
+def curve(
+    run_dir: Annotated[Path, typer.Argument(help="A training run directory with curve.csv.")],
+    compare: Annotated[
+        Path,
+        typer.Option("--compare", help="A `qkdnet evaluate` comparison.csv on the same seeds."),
+    ],
+) -> None:
+    """Print a run's held-out learning curve and where it reaches the best baseline."""
+    with user_errors():
+        _print_crossing(run_dir, compare)
+
+
 # (column of the evaluator's per-episode table, heading) in the order the comparison shows them;
 # a column the env does not report (e.g. the QKD metrics on a Gymnasium env) is left out.
 COMPARISON_METRICS = (
@@ -191,13 +296,15 @@ COMPARISON_METRICS = (
 )
 
 
-def parse_agents(values: list[str] | None) -> list[str]:
-    """The agents named by repeated and/or comma-separated --agent values ('all' = every one)."""
+def parse_agents(values: list[str] | None, has_dqn: bool = True, has_sb3: bool = True) -> list[str]:
+    """The agents named by repeated and/or comma-separated --agent values ('all' = every
+    baseline, plus dqn / sb3 when their checkpoint / model is given)."""
+    everything = list(ALWAYS) + (["dqn"] if has_dqn else []) + (["sb3"] if has_sb3 else [])
     agents: list[str] = []
     for value in values or ["dqn"]:
         for part in value.split(","):
             name = part.strip()
-            names = list(AGENTS) if name == "all" else [name]
+            names = everything if name == "all" else [name]
             for one in names:
                 if one not in AGENTS:
                     raise fail(f"--agent must be one of {', '.join(AGENTS)}, got {one!r}")
@@ -281,3 +388,27 @@ def _print_summary(result, agent: str) -> None:
         )
     Console(file=sys.stdout).print(table)
     print(f"per-step metrics: {result.out_path}")
+
+
+def train_sb3(
+    scenario: ScenarioArg = None,
+    env_id: EnvIdOption = None,
+    episodes: Annotated[int, typer.Option("--episodes", min=1, help="Episodes to train.")] = 100,
+    out: Annotated[Path, typer.Option("--out", help="Model file to write (.zip).")] = Path(
+        "runs/sb3/model.zip"
+    ),
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Run seed.")] = 0,
+    learning_rate: Annotated[float, typer.Option("--lr", min=1e-8, help="Adam lr.")] = 1e-3,
+    routing: Annotated[
+        str, typer.Option("--routing", help="Who routes demands (as for train).")
+    ] = "abft+agent",
+) -> None:
+    """Train Stable-Baselines3's DQN on the same env and training seeds (for --agent sb3)."""
+    with user_errors():
+        from control.dra.sb3_baseline import train_sb3 as run_sb3
+
+        check_routing(routing)
+        options = {"routing": routing} if scenario is not None else None
+        factory, _ = env_factory_for(scenario, env_id, options)
+        path = run_sb3(factory, episodes, out, seed=seed, learning_rate=learning_rate)
+    print(f"SB3 model: {path}")

@@ -43,7 +43,9 @@ class ReplayConfig(_Strict):
     alpha: float = Field(0.6, ge=0.0, le=1.0, description="priority exponent; 0 = uniform")
     beta_start: float = Field(0.4, gt=0.0, le=1.0, description="importance-sampling exponent")
     beta_end: float = Field(1.0, gt=0.0, le=1.0)
-    beta_anneal_steps: int = Field(100_000, ge=1, description="env steps to anneal beta")
+    beta_anneal_steps: int | None = Field(
+        None, ge=1, description="env steps to anneal beta; default: the whole run"
+    )
     priority_epsilon: float = Field(1e-6, gt=0.0, description="added to |TD| so none is zero")
 
     @model_validator(mode="after")
@@ -58,7 +60,9 @@ class ExplorationConfig(_Strict):
 
     epsilon_start: float = Field(1.0, ge=0.0, le=1.0)
     epsilon_end: float = Field(0.05, ge=0.0, le=1.0)
-    decay_steps: int = Field(10_000, ge=1, description="env steps from start to end value")
+    decay_steps: int | None = Field(
+        None, ge=1, description="env steps from start to end value; default: half the run"
+    )
 
     @model_validator(mode="after")
     def _epsilon_falls(self) -> ExplorationConfig:
@@ -101,6 +105,10 @@ class TrainerConfig(_Strict):
     tensorboard: bool = Field(True, description="also log to TensorBoard when it is installed")
     progress: bool = True
     torch_threads: int = Field(1, ge=1, description="see control.dra.trainer for why 1")
+    eval_every: int | None = Field(
+        None, ge=1, description="episodes between held-out evaluations (curve.csv); None = off"
+    )
+    eval_episodes: int = Field(5, ge=2, description="held-out episodes per evaluation")
 
 
 class TrainingConfig(_Strict):
@@ -119,7 +127,40 @@ class TrainingConfig(_Strict):
             "dqn": self.dqn.model_dump(mode="json"),
             "seed": self.trainer.seed,
             "num_envs": self.trainer.num_envs,
+            "eval_every": self.trainer.eval_every,
+            "eval_episodes": self.trainer.eval_episodes,
         }
+
+    def with_run_length(self, total_env_steps: int) -> TrainingConfig:
+        """Schedules left unset scaled to the run (why: a quick start of a few thousand steps
+        with a 10k-step epsilon decay would never stop exploring): epsilon decays over the first
+        half of the run, PER's beta anneals to its end over the whole run. Values already set
+        are kept; the resolved ones are what the run directory's config records."""
+        half = max(1, total_env_steps // 2)
+        exploration = self.dqn.exploration
+        replay = self.dqn.replay
+        if exploration.decay_steps is None:
+            exploration = exploration.model_copy(update={"decay_steps": half})
+        if replay.beta_anneal_steps is None:
+            replay = replay.model_copy(update={"beta_anneal_steps": max(1, total_env_steps)})
+        dqn = self.dqn.model_copy(update={"exploration": exploration, "replay": replay})
+        return self.model_copy(update={"dqn": dqn})
+
+    def with_schedules_of(self, recorded: TrainingConfig) -> TrainingConfig:
+        """Unset schedules taken from a run's recorded (resolved) config, so a resumed run -
+        even one extended to more episodes - keeps the schedules it started with."""
+        exploration = self.dqn.exploration
+        replay = self.dqn.replay
+        if exploration.decay_steps is None:
+            exploration = exploration.model_copy(
+                update={"decay_steps": recorded.dqn.exploration.decay_steps}
+            )
+        if replay.beta_anneal_steps is None:
+            replay = replay.model_copy(
+                update={"beta_anneal_steps": recorded.dqn.replay.beta_anneal_steps}
+            )
+        dqn = self.dqn.model_copy(update={"exploration": exploration, "replay": replay})
+        return self.model_copy(update={"dqn": dqn})
 
 
 def load_training_config(path: str | Path) -> TrainingConfig:

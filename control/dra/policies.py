@@ -32,8 +32,27 @@ import numpy as np
 
 from control.dra.errors import BaselineUnavailableError, CheckpointError, DraError
 
-POLICY_NAMES = ("dqn", "static", "greedy", "random")
-BASELINE_KINDS = ("static", "greedy")
+POLICY_NAMES = ("baseline", "static", "greedy", "random", "abft", "oracle", "dqn", "sb3")
+BASELINE_KINDS = ("static", "greedy", "oracle", "abft")
+# env settings (bridge.env.QkdNetworkEnv keyword arguments) each agent is evaluated under; an
+# agent not listed runs in the scenario as written with the agent routing ("agent").
+#   baseline  no ABFT at all (every report trusted), static allocation: the paper's baseline
+#   abft      the ABFT control plane routes over what it trusts (`qkdnet run --control abft`)
+#   dqn, sb3  the combined system: the learned agent on top of the ABFT decision
+ENV_SETTINGS: dict[str, dict[str, str]] = {
+    "baseline": {"control_mode": "baseline"},
+    "abft": {"routing": "abft"},
+    "dqn": {"routing": "abft+agent"},
+    "sb3": {"routing": "abft+agent"},
+}
+# the env-side allocation each no-learning agent asks the env for (see module doc)
+_ENV_KIND = {
+    "baseline": "static",
+    "abft": "abft",
+    "static": "static",
+    "greedy": "greedy",
+    "oracle": "oracle",
+}
 
 
 class Policy(Protocol):
@@ -74,12 +93,14 @@ class RandomPolicy:
 
 
 class EnvBaselinePolicy:
-    """The env's own `static` or `greedy` allocation (see module doc for the contract)."""
+    """The env's own `static`, `greedy` or `oracle` allocation (see module doc for the contract);
+    `name` labels it (`baseline` is the static allocation in the env without ABFT)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, name: str | None = None) -> None:
         if kind not in BASELINE_KINDS:
             raise DraError(f"unknown baseline {kind!r}; choose one of {', '.join(BASELINE_KINDS)}")
-        self.name = kind
+        self.kind = kind
+        self.name = name or kind
         self._provider: BaselineActionProvider | None = None
 
     def reset(self, env: gym.Env, seed: int) -> None:
@@ -94,7 +115,47 @@ class EnvBaselinePolicy:
     def act(self, obs: Any, info: dict[str, Any]) -> int:
         if self._provider is None:
             raise RuntimeError(f"{self.name} baseline act called before reset")
-        return self._provider.baseline_action(self.name, obs, info)
+        return self._provider.baseline_action(self.kind, obs, info)
+
+
+class Sb3Policy:
+    """Deterministic actions of a saved Stable-Baselines3 model (DQN by default), so returns of
+    SB3's agent are compared with ours on the same env and seeds."""
+
+    name = "sb3"
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    @classmethod
+    def load(cls, path: str | Path, algorithm: str = "DQN") -> Sb3Policy:
+        try:
+            import stable_baselines3
+        except ImportError:
+            raise DraError(
+                "--agent sb3 needs stable-baselines3: pip install 'qkdnet[sb3]'"
+            ) from None
+        algo = getattr(stable_baselines3, algorithm, None)
+        if algo is None:
+            raise DraError(f"stable-baselines3 has no algorithm {algorithm!r}")
+        path = Path(path)
+        if not path.is_file():
+            raise DraError(f"SB3 model not found: {path}")
+        return cls(algo.load(str(path), device="cpu"))
+
+    def reset(self, env: gym.Env, seed: int) -> None:
+        if env.observation_space.shape != self.model.observation_space.shape or (
+            env.action_space != self.model.action_space
+        ):
+            raise CheckpointError(
+                f"the SB3 model was trained for {self.model.observation_space} / "
+                f"{self.model.action_space}, this env has {env.observation_space} / "
+                f"{env.action_space}"
+            )
+
+    def act(self, obs: Any, info: dict[str, Any]) -> int:
+        action, _ = self.model.predict(obs, deterministic=True)
+        return int(action)
 
 
 class DqnPolicy:
@@ -152,15 +213,20 @@ class DqnPolicy:
 
 
 def make_policy(name: str, checkpoint: str | Path | None = None) -> Policy:
-    """A policy by CLI name: `dqn` (needs `checkpoint`), `static`, `greedy` or `random`."""
+    """A policy by CLI name: `dqn` (needs `checkpoint`), `sb3` (`checkpoint` = a saved SB3 model
+    .zip), `random`, or one of the env's allocations (baseline/static/greedy/abft/oracle)."""
     if name == "dqn":
         if checkpoint is None:
             raise DraError("--agent dqn needs --checkpoint (a checkpoint file or run directory)")
         return DqnPolicy.from_checkpoint(checkpoint)
+    if name == "sb3":
+        if checkpoint is None:
+            raise DraError("--agent sb3 needs --sb3-model (a saved Stable-Baselines3 .zip)")
+        return Sb3Policy.load(checkpoint)
     if checkpoint is not None:
         raise DraError(f"--checkpoint only applies to --agent dqn, not {name}")
     if name == "random":
         return RandomPolicy()
-    if name in BASELINE_KINDS:
-        return EnvBaselinePolicy(name)
+    if name in _ENV_KIND:
+        return EnvBaselinePolicy(_ENV_KIND[name], name)
     raise DraError(f"unknown agent {name!r}; choose one of {', '.join(POLICY_NAMES)}")

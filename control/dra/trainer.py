@@ -41,6 +41,7 @@ from control.dra.agent import DqnAgent
 from control.dra.config import TrainingConfig
 from control.dra.episode_log import EpisodeCsv, TensorBoardLog
 from control.dra.errors import CheckpointError, RunDirectoryError
+from control.dra.held_out import CURVE_NAME, CurveCsv, held_out_seeds, run_held_out
 from control.dra.interrupts import StopRequest, sigint_requests_stop
 from control.dra.replay import ReplayBuffer, make_replay_buffer
 from control.dra.schedules import LinearSchedule
@@ -163,6 +164,19 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.csv_path = self.out_dir / CSV_NAME
         self.checkpoint_dir = self.out_dir / CHECKPOINT_DIR
+        self.stop = StopRequest()  # replaced by the SIGINT-aware one while running
+
+    def _resolve_schedules(self, vec, episodes: int, resume: bool) -> None:
+        """Fix epsilon's and beta's schedules: unset ones scale with the run's length (see
+        `TrainingConfig.with_run_length`), or, resuming, come from the run's recorded config."""
+        recorded = self.out_dir / CONFIG_NAME
+        if resume and recorded.is_file():
+            saved = TrainingConfig.model_validate(yaml.safe_load(recorded.read_text()))
+            self.config = self.config.with_schedules_of(saved)
+        exploration, replay = self.config.dqn.exploration, self.config.dqn.replay
+        if exploration.decay_steps is None or replay.beta_anneal_steps is None:
+            self.config = self.config.with_run_length(episodes * _episode_length(vec))
+        config = self.config
         replay = config.dqn.replay
         self.epsilon = LinearSchedule(
             config.dqn.exploration.epsilon_start,
@@ -170,7 +184,6 @@ class Trainer:
             config.dqn.exploration.decay_steps,
         )
         self.beta = LinearSchedule(replay.beta_start, replay.beta_end, replay.beta_anneal_steps)
-        self.stop = StopRequest()  # replaced by the SIGINT-aware one while running
 
     # ---- public -------------------------------------------------------------------------------
 
@@ -204,6 +217,7 @@ class Trainer:
             )
             try:
                 self.layout = layout_of(vec.single_observation_space, vec.single_action_space)
+                self._resolve_schedules(vec, episodes, resume)
                 self._build_learner()
                 state = self._load(latest) if resume and latest is not None else None
                 if state is None:
@@ -252,6 +266,11 @@ class Trainer:
             seeding.restore_global_rng(state["global_rng"])
         self.out_dir.mkdir(parents=True, exist_ok=True)
         csv_log = EpisodeCsv(self.csv_path, keep_rows=self.counters.episodes_done)
+        curve = (
+            CurveCsv(self.out_dir / CURVE_NAME, self.counters.episodes_done)
+            if cfg.eval_every is not None
+            else None
+        )
         board = TensorBoardLog(
             self.out_dir / TENSORBOARD_DIR, self.counters.episodes_done, cfg.tensorboard
         )
@@ -287,6 +306,8 @@ class Trainer:
                         )
                         round_ = None
                         done, every = self.counters.episodes_done, cfg.checkpoint_every
+                        if curve is not None and _crossed(done, cfg.num_envs, cfg.eval_every):
+                            self._evaluate_held_out(vec, curve, bar)
                         if done // every != (done - cfg.num_envs) // every:
                             saved = self._save(None)
                             last_saved_steps = self.counters.env_steps
@@ -311,6 +332,18 @@ class Trainer:
             interrupted=interrupted,
             checkpoint=saved,
             csv_path=self.csv_path,
+        )
+
+    def _evaluate_held_out(self, vec, curve: CurveCsv, bar) -> None:
+        """One point of the held-out learning curve (see control.dra.held_out)."""
+        cfg = self.config.trainer
+        seeds = held_out_seeds(cfg.seed, cfg.eval_episodes)
+        returns = run_held_out(vec, self.agent, self.layout, seeds)
+        row = curve.write(self.counters.episodes_done, self.counters.env_steps, returns)
+        bar.write(
+            f"held-out after {row['episode']} episodes: return "
+            f"{float(row['return_mean']):.4g} [{float(row['ci_low']):.4g}, "
+            f"{float(row['ci_high']):.4g}] over {len(seeds)} episodes"
         )
 
     def _finished(self, target_episodes: int, max_env_steps: int | None) -> bool:
@@ -430,6 +463,32 @@ class Trainer:
         self.buffer.load_state_dict(state["replay"])
         self.counters = Counters(**state["counters"])
         return state
+
+
+def _crossed(done: int, step: int, every: int) -> bool:
+    """True when the episode count went past a multiple of `every` in the last `step`."""
+    return done // every != (done - step) // every
+
+
+def _episode_length(vec) -> int:
+    """Steps per episode of the vector env's envs: the QKD env's `max_steps`, else the
+    Gymnasium spec's `max_episode_steps`; an env with neither needs explicit schedules."""
+    # spec first: every env has it (None outside gym.make), while asking an async worker for an
+    # attribute its env lacks breaks that worker
+    for getter in (
+        lambda: vec.get_attr("spec")[0].max_episode_steps,
+        lambda: vec.get_attr("max_steps")[0],
+    ):
+        try:
+            value = getter()
+        except Exception:  # noqa: BLE001 - async workers re-raise whatever the env raised
+            continue
+        if isinstance(value, int) and value > 0:
+            return value
+    raise CheckpointError(
+        "the env's episode length is unknown (no max_steps / max_episode_steps): set "
+        "dqn.exploration.decay_steps and dqn.replay.beta_anneal_steps explicitly"
+    )
 
 
 def _differing_keys(a: Any, b: Any, prefix: str = "") -> Iterator[str]:
