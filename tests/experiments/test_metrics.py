@@ -38,7 +38,9 @@ STEP_S = 0.1
 def write_run(root: Path, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Write tables as a run directory (one Parquet part each) and read them back."""
     root.mkdir(parents=True)
-    (root / "manifest.json").write_text(json.dumps({"complete": True, "steps_written": 0}))
+    files = [f"{name}/part-00000.parquet" for name in tables]
+    manifest = {"complete": True, "steps_written": 0, "files": files}
+    (root / "manifest.json").write_text(json.dumps(manifest))
     for name, frame in tables.items():
         (root / name).mkdir()
         frame.to_parquet(root / name / "part-00000.parquet", index=False)

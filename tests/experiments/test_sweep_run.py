@@ -74,7 +74,9 @@ def test_rerun_skips_finished_tasks_and_redoes_only_missing_ones(reference):
     # a task killed in flight leaves no result file (and maybe half a run folder)
     lost = tasks[2].task_id
     (out / TASKS_DIR / f"{lost}.json").unlink()
-    (out / "runs" / lost / "manifest.json").write_text(json.dumps({"complete": False}))
+    manifest_path = out / "runs" / lost / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "complete": False}))  # killed mid-run
     redone = run_sweep(spec.name, tasks, out, workers=1, progress=False)
     assert (redone.ran, redone.skipped) == (1, 3)
     pd.testing.assert_frame_equal(redone.table, outcome.table)  # same seed, same numbers
