@@ -281,6 +281,12 @@ class ByzantineBehaviourConfig(_Strict):
         0.0, ge=0.0, le=1.0, description="send a bit-flipped copy ahead of each relayed share"
     )
 
+    @model_validator(mode="after")
+    def _onset_range(self) -> ByzantineBehaviourConfig:
+        if self.onset_max_s is not None and self.onset_max_s < self.onset_s:
+            raise ValueError(f"onset_max_s ({self.onset_max_s}) is below onset_s ({self.onset_s})")
+        return self
+
 
 class ByzantineProtocolConfig(_Strict):
     """What a Byzantine node does inside the ABFT consensus (next to what it does to links).
@@ -297,12 +303,6 @@ class ByzantineProtocolConfig(_Strict):
     victims: list[NodeRef] | None = None
     at_s: float = Field(0.0, ge=0.0, allow_inf_nan=False)
     delay_s: float = Field(0.05, ge=0.0, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _onset_range(self) -> ByzantineBehaviourConfig:
-        if self.onset_max_s is not None and self.onset_max_s < self.onset_s:
-            raise ValueError(f"onset_max_s ({self.onset_max_s}) is below onset_s ({self.onset_s})")
-        return self
 
 
 class ByzantineConfig(_Strict):
