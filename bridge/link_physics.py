@@ -217,6 +217,7 @@ class LinkPhysics:
         qber_clean = np.zeros(n)
         optimal_mu = np.isnan(self.fixed_mu)
         tabled = optimal_mu & self._point_moves & (self.protocol != "mdi") & self.tabulate_mu
+        fields = ("gain", "qber", "sifting_ratio", "secret_fraction")
         for protocol in ("bb84-decoy", "bb84-vacuum-weak", "mdi"):
             for optimal, chosen in ((True, tabled), (True, optimal_mu & ~tabled), (False, None)):
                 mine = self.protocol == protocol
@@ -224,24 +225,30 @@ class LinkPhysics:
                 idx = np.flatnonzero(mine)
                 if idx.size == 0:
                     continue
-                # attacked links once more without the attack (the QBER they should show),
-                # in the same vectorised call
-                attacked = idx[attack[idx] > 0.0]
-                both = np.concatenate([idx, attacked])
-                attack_both = np.concatenate([attack[idx], np.zeros(attacked.size)])
+                # The intensity is chosen for the clean channel: the source does not know that
+                # someone taps the fibre (optimising against the attack would leak it). The
+                # attacked links then run at that intensity under the attack.
+                clean_attack = np.zeros(idx.size)
                 mu = None
                 if chosen is tabled:
-                    mu = self._mu_tables.optimal_mu(protocol, both, self.loss_db[both], attack_both)
-                point = self._evaluate(protocol, both, attack_both, optimal, mu)
-                n_idx = idx.size
-                out["gain"][idx] = point.gain[:n_idx]
-                out["qber"][idx] = point.qber[:n_idx]
-                out["sifting_ratio"][idx] = point.sifting_ratio[:n_idx]
-                out["secret_fraction"][idx] = point.secret_fraction[:n_idx]
-                out["mu"][idx] = point.mu[:n_idx]
-                out["rate"][idx] = point.key_rate_bits_per_pulse[:n_idx]
-                qber_clean[idx] = point.qber[:n_idx]
-                qber_clean[attacked] = point.qber[n_idx:]
+                    mu = self._mu_tables.optimal_mu(
+                        protocol, idx, self.loss_db[idx], clean_attack
+                    )
+                clean = self._evaluate(protocol, idx, clean_attack, optimal, mu)
+                for name in fields:
+                    out[name][idx] = getattr(clean, name)
+                out["mu"][idx] = clean.mu
+                out["rate"][idx] = clean.key_rate_bits_per_pulse
+                qber_clean[idx] = clean.qber
+                hit = np.flatnonzero(attack[idx] > 0.0)
+                if hit.size:
+                    links = idx[hit]
+                    point = self._evaluate(
+                        protocol, links, attack[links], False, np.asarray(clean.mu)[hit]
+                    )
+                    for name in fields:
+                        out[name][links] = getattr(point, name)
+                    out["rate"][links] = point.key_rate_bits_per_pulse
         self.mu = out["mu"]
         return LinkPoints(
             gain=np.clip(out["gain"], 0.0, 1.0),
