@@ -66,19 +66,24 @@ class _RouteRecorder:
 
     def __init__(self, current: dict[int, tuple[Route, ...]]) -> None:
         self.current = current
-        self.chosen: dict[int, tuple[tuple[Route, ...], int]] = {}
+        self.chosen: dict[int, tuple[tuple[Route, ...], int | None]] = {}
 
     def demand_routes(self, demand: int) -> tuple[Route, ...]:
         return self.current[demand]
 
-    def set_demand_routes(self, demand: int, routes: Any, threshold: int | None = None) -> None:
+    def set_demand_routes(self, demand: int, routes: Any, threshold: int | None = None) -> bool:
+        """Record a change (as the scenario's method: True when the routes change; `threshold`
+        None keeps the scenario's rule, the demand's own t applied to the routes it gets)."""
         routes = tuple(tuple(int(n) for n in r) for r in routes)
-        self.chosen[demand] = (routes, len(routes) if threshold is None else int(threshold))
+        if routes == tuple(tuple(r) for r in self.current.get(demand, ())):
+            return False
+        self.chosen[demand] = (routes, None if threshold is None else int(threshold))
+        return True
 
 
 def abft_routes(
     plane: ControlPlane, current: dict[int, tuple[Route, ...]]
-) -> dict[int, tuple[tuple[Route, ...], int]]:
+) -> dict[int, tuple[tuple[Route, ...], int | None]]:
     """(routes, threshold) the ABFT control plane would give each demand whose routes it would
     change now (`qkdnet run --control abft`'s rerouting), computed without touching the network."""
     if plane.last is None or not getattr(plane.last, "decided", True):
