@@ -231,9 +231,7 @@ class LinkPhysics:
                 clean_attack = np.zeros(idx.size)
                 mu = None
                 if chosen is tabled:
-                    mu = self._mu_tables.optimal_mu(
-                        protocol, idx, self.loss_db[idx], clean_attack
-                    )
+                    mu = self._mu_tables.optimal_mu(protocol, idx, self.loss_db[idx], clean_attack)
                 clean = self._evaluate(protocol, idx, clean_attack, optimal, mu)
                 for name in fields:
                     out[name][idx] = getattr(clean, name)
