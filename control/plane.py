@@ -215,12 +215,9 @@ class ControlPlane:
         if self._pending_step is None or not isinstance(self.coordinator, AbftCoordinator):
             return
         step = self._pending_step
-        transport = self.coordinator.transport
-        stop = lambda: self.coordinator.all_honest_decided(step)  # noqa: E731
-        if hasattr(transport, "run_until_ns"):
-            transport.run_until_ns(until_ns, stop=stop)
-        else:
-            transport.run_until(until_ns * 1e-9, stop=stop)
+        self.coordinator.transport.run_until_ns(
+            until_ns, stop=lambda: self.coordinator.all_honest_decided(step)
+        )
 
     def finish(self, scenario: QkdScenario | None = None) -> ControlOutcome:
         """Collect the decision of the step begun last and apply it (reroute)."""

@@ -20,6 +20,7 @@ import numpy as np
 from control.abft.crypto import digest
 from control.abft.errors import MessageDecodeError
 from control.abft.messages import Commit, Message, Prepare, PrePrepare
+from control.abft.quorum import default_fault_bound
 from control.abft.reports import NodeReport, ReportBatch
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class Censor(Strategy):
         except MessageDecodeError:
             return [(0.0, message)]
         victims = self.victims if self.victims is not None else frozenset(self.honest_ids)
-        keep_min = self.n_nodes - (self.n_nodes - 1) // 3
+        keep_min = self.n_nodes - default_fault_bound(self.n_nodes)  # what a batch must hold
         kept = list(batch.reports)
         for env in batch.reports:
             if env.sender in victims and env.sender != replica.id and len(kept) > keep_min:

@@ -49,16 +49,6 @@ class Diagnosis:
     faulty: np.ndarray  # bool per node: proved faulty this step
     disagreements: tuple[tuple[int, int], ...]  # pairs (i < j) whose reports conflict
     self_inconsistent: np.ndarray  # bool per node: vote contradicts own report
-    reason: tuple[str, ...]  # per node: why it was diagnosed ("" when not)
-
-    @property
-    def disagreement_degree(self) -> np.ndarray:
-        n = len(self.faulty)
-        degree = np.zeros(n, dtype=np.int64)
-        for i, j in self.disagreements:
-            degree[i] += 1
-            degree[j] += 1
-        return degree
 
 
 def observers_of(
@@ -140,7 +130,6 @@ def diagnose(
         partners[i].add(j)
         partners[j].add(i)
     faulty = np.asarray(self_inconsistent, dtype=bool).copy()
-    reason = ["self-inconsistent vote" if bad else "" for bad in faulty]
     changed = True
     while changed:
         changed = False
@@ -152,16 +141,11 @@ def diagnose(
             if len(implicated) > f:
                 faulty[x] = True
                 known.add(x)
-                reason[x] = (
-                    f"contradicts {len(partners[x])} nodes; with {len(known - {x} - partners[x])}"
-                    f" other proved faulty that exceeds f={f}"
-                )
                 changed = True
     return Diagnosis(
         faulty=faulty,
         disagreements=tuple(sorted(disagreements)),
         self_inconsistent=np.asarray(self_inconsistent, dtype=bool),
-        reason=tuple(reason),
     )
 
 

@@ -236,23 +236,14 @@ class Replica:
         self._try_propose()
         self._arm_progress_timer()
 
-    def broadcast_app(self, payload: bytes) -> None:
-        """Sign and send an application message to every node, this one included."""
-        self._broadcast(AppMessage(payload))
-
     def submit_app(self, payload: bytes) -> Signed:
         """Sign an application message for the primary (every node with `linear=False`); this
         node handles it too. Returns the signed envelope (to re-send after a view change)."""
         env = self._sign(AppMessage(payload))
-        if self.params.linear:
-            if self.primary() != self.id:
-                self._send(self.primary(), env.message, env)
-            self._handle(env)
-        else:
-            for dst in range(self.n):
-                if dst != self.id:
-                    self._send(dst, env.message, env)
-            self._handle(env)
+        for dst in [self.primary()] if self.params.linear else range(self.n):
+            if dst != self.id:
+                self._send(dst, env.message, env)
+        self._handle(env)
         return env
 
     def share_app(self, env: Signed) -> None:

@@ -110,6 +110,11 @@ class Transport(ABC):
     def run_until(self, t_s: float, stop: Callable[[], bool] | None = None) -> None:
         """Advance simulated time to t_s, processing events; return early once stop() is true."""
 
+    def run_until_ns(self, t_ns: int, stop: Callable[[], bool] | None = None) -> None:
+        """`run_until` with a deadline in whole nanoseconds (the ns-3 transport's own unit; it
+        overrides this so no deadline can fall between two of its ticks)."""
+        self.run_until(t_ns * 1e-9, stop)
+
     # called by subclasses -----------------------------------------------------------------------
     def deliver(self, src: int, dst: int, payload: bytes) -> None:
         """A payload arrived at dst (at the current simulated time)."""
