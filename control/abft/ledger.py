@@ -389,8 +389,8 @@ class TrustLedger:
         if self.replica is not None:
             self.replica.poke()
 
-    def _decode_batch(self, value: bytes) -> _Decoded | None:
-        key = digest(value)
+    def _decode_batch(self, value: bytes, key: bytes) -> _Decoded | None:
+        """`key` is digest(value), computed once by the caller (it keys other tables too)."""
         if key not in self._batches:
             self.shared.bound()
             self._batches[key] = self._decode_batch_uncached(value)
@@ -423,12 +423,13 @@ class TrustLedger:
         return _Decoded(batch.step, reports, tuple(late))
 
     def validate(self, seq: int, value: bytes) -> bool:
-        decoded = self._decode_batch(value)
+        value_digest = digest(value)
+        decoded = self._decode_batch(value, value_digest)
         if decoded is None or decoded.step < self.next_step:
             return False
         if self.replica is not None:
             now = self._now()
-            self._validated_at.setdefault(digest(value), now)
+            self._validated_at.setdefault(value_digest, now)
             if len(self._validated_at) > 64:
                 self._validated_at = dict(list(self._validated_at.items())[-32:])
             self._forward_owed()  # a new primary first gets what it could not have known
@@ -452,11 +453,12 @@ class TrustLedger:
     def execute(self, seq: int, value: bytes) -> None:
         if value == NULL_VALUE:
             return
-        decoded = self._decode_batch(value)
+        value_digest = digest(value)
+        decoded = self._decode_batch(value, value_digest)
         if decoded is None or decoded.step < self.next_step:
             return
         step, reports = decoded.step, decoded.reports
-        key = (seq, digest(value), self.trust, self.weights, self.streaks.tobytes())
+        key = (seq, value_digest, self.trust, self.weights, self.streaks.tobytes())
         done = self.shared.decisions.get(key)
         if done is None:
             outcome, trust, weights = self._decide(seq, step, reports, decoded.late)
@@ -470,7 +472,7 @@ class TrustLedger:
         self.history[step] = outcome
         if len(self.history) > HISTORY_STEPS:
             del self.history[min(self.history)]
-        self._settle_owed(step, outcome, digest(value), decoded.late)
+        self._settle_owed(step, outcome, value_digest, decoded.late)
         self._collecting = {s: b for s, b in self._collecting.items() if s >= self.next_step}
         self._started = {s for s in self._started if s >= self.next_step}
         self._wait_timer_for = {s for s in self._wait_timer_for if s >= self.next_step}
