@@ -1299,6 +1299,8 @@ QkdNetwork::RunUntilNs(int64_t tNs)
     const Time target = NanoSeconds(tNs);
     if (target > Simulator::Now())
     {
+        // Links draw aggregated frames ahead up to here (inputs may change at the step's end).
+        QkdLink::SetDrawHorizon(target);
         EventId stop = Simulator::Schedule(target - Simulator::Now(), &Simulator::Stop);
         Simulator::Run();
         stop.Cancel();

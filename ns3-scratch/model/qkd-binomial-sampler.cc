@@ -4,6 +4,7 @@
 #include "qkd-binomial-sampler.h"
 
 #include <algorithm>
+#include <new>
 #include <random>
 
 namespace ns3
@@ -49,7 +50,7 @@ class NsUniformBitGenerator
 } // namespace
 
 QkdBinomialSampler::QkdBinomialSampler()
-    : m_uniform(CreateObject<UniformRandomVariable>())
+    : m_uniform(CreateObject<RewindableUniform>())
 {
 }
 
@@ -81,6 +82,21 @@ Ptr<UniformRandomVariable>
 QkdBinomialSampler::GetUniform() const
 {
     return m_uniform;
+}
+
+RngStream
+QkdBinomialSampler::SaveState() const
+{
+    return *m_uniform->Stream();
+}
+
+void
+QkdBinomialSampler::RestoreState(const RngStream& state)
+{
+    // RngStream has a copy constructor but no assignment: rebuild the object in place.
+    RngStream* stream = m_uniform->Stream();
+    stream->~RngStream();
+    new (stream) RngStream(state);
 }
 
 } // namespace ns3

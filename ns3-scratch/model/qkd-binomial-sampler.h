@@ -14,6 +14,7 @@
 
 #include "ns3/ptr.h"
 #include "ns3/random-variable-stream.h"
+#include "ns3/rng-stream.h"
 
 #include <cstdint>
 
@@ -38,8 +39,28 @@ class QkdBinomialSampler
     /** The ns-3 random variable this sampler draws from. */
     Ptr<UniformRandomVariable> GetUniform() const;
 
+    /**
+     * The stream's position (MRG32k3a state). A link that draws frames ahead of simulated time
+     * saves it before each frame so that, when an input changes, it can put back the draws of
+     * frames that have not happened yet: the stream then yields exactly the numbers the
+     * frame-by-frame path would draw with the new inputs.
+     */
+    RngStream SaveState() const;
+    /** Put the stream back to a position from SaveState (same stream, same run). */
+    void RestoreState(const RngStream& state);
+
   private:
-    Ptr<UniformRandomVariable> m_uniform;
+    /** ns-3's uniform variable with its generator's state reachable (protected in ns-3). */
+    class RewindableUniform : public UniformRandomVariable
+    {
+      public:
+        RngStream* Stream() const
+        {
+            return Peek();
+        }
+    };
+
+    Ptr<RewindableUniform> m_uniform;
 };
 
 } // namespace ns3

@@ -298,7 +298,7 @@ QkdKeyDemand::Evaluate(uint64_t keyId)
     }
     Pending pending = std::move(it->second);
     m_pending.erase(it);
-    pending.deadline.Cancel();
+    Simulator::Remove(pending.deadline);
     for (uint32_t i = 0; i < pending.shares; ++i)
     {
         if (!pending.arrived[i] && !pending.rejected[i])

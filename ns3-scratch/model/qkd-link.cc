@@ -3,6 +3,7 @@
  */
 #include "qkd-link.h"
 
+#include "ns3/boolean.h"
 #include "ns3/double.h"
 #include "ns3/enum.h"
 #include "ns3/log.h"
@@ -22,6 +23,14 @@ NS_OBJECT_ENSURE_REGISTERED(QkdLink);
 
 namespace
 {
+
+/** Most frames one aggregated event draws ahead (bounds the memory of a link that never closes
+ * a block, e.g. at gain 0). */
+constexpr size_t MAX_DRAWN_FRAMES = 4096;
+
+Time g_drawHorizon = Time::Max(); //!< see QkdLink::SetDrawHorizon
+uint64_t g_frameEvents = 0;       //!< see QkdLink::GetFrameEventCount
+uint64_t g_redrawnFrames = 0;     //!< see QkdLink::GetRedrawnFrameCount
 
 void
 RequireInRange(const char* name, double value, double low, double high)
@@ -85,6 +94,12 @@ QkdLink::GetTypeId()
                           DoubleValue(1e9),
                           MakeDoubleAccessor(&QkdLink::SetPulseRateHz, &QkdLink::GetPulseRateHz),
                           MakeDoubleChecker<double>(1.0))
+            .AddAttribute("AggregateFrames",
+                          "Draw a link's frames ahead in one event per closed block (exact: "
+                          "the same counters as one event per frame, which false selects).",
+                          BooleanValue(true),
+                          MakeBooleanAccessor(&QkdLink::m_aggregate),
+                          MakeBooleanChecker())
             .AddTraceSource("BlockClosed",
                             "A block of sifted key was closed (linkId, blockId, siftedBits).",
                             MakeTraceSourceAccessor(&QkdLink::m_blockClosedTrace),
@@ -109,6 +124,7 @@ QkdLink::QkdLink()
       m_secretFraction(0.0),
       m_flipProbability(0.0),
       m_running(false),
+      m_aggregate(true),
       m_nextBlockId(0)
 {
 }
@@ -140,12 +156,20 @@ QkdLink::Start(Time start)
     m_openBlock.linkId = m_linkId;
     m_openBlock.blockId = m_nextBlockId++;
     m_openBlock.openedAt = start;
-    m_frameEvent = Simulator::Schedule(start - Simulator::Now(), &QkdLink::EmitFrame, this);
+    m_drawn.clear();
+    m_drawnApplied = 0;
+    m_drawnCloses = false;
+    m_nextFrameAt = start;
+    m_lastDrawnAt = start;
+    m_frameEvent = Simulator::Schedule(start - Simulator::Now(),
+                                       m_aggregate ? &QkdLink::OnFrames : &QkdLink::EmitFrame,
+                                       this);
 }
 
 void
 QkdLink::Stop()
 {
+    DiscardDrawnAhead();
     m_running = false;
     m_frameEvent.Cancel();
 }
@@ -154,6 +178,12 @@ void
 QkdLink::SetOperatingPoint(double gain, double qber, double siftingRatio, double secretFraction)
 {
     RequireOperatingPoint(gain, qber, siftingRatio, secretFraction);
+    if (gain == m_gain && qber == m_qber && siftingRatio == m_siftingRatio &&
+        secretFraction == m_secretFraction)
+    {
+        return; // nothing changes: frames drawn ahead stay valid
+    }
+    DiscardDrawnAhead();
     m_gain = gain;
     m_qber = qber;
     m_siftingRatio = siftingRatio;
@@ -164,6 +194,11 @@ void
 QkdLink::SetPulseRateHz(double pulseRateHz)
 {
     RequirePulseRate(pulseRateHz);
+    if (pulseRateHz == m_pulseRateHz)
+    {
+        return;
+    }
+    DiscardDrawnAhead();
     m_pulseRateHz = pulseRateHz;
 }
 
@@ -182,6 +217,11 @@ void
 QkdLink::SetAnnouncementFlipProbability(double probability)
 {
     RequireInRange("announcement flip probability", probability, 0.0, 1.0);
+    if (probability == m_flipProbability)
+    {
+        return;
+    }
+    DiscardDrawnAhead();
     m_flipProbability = probability;
 }
 
@@ -192,6 +232,11 @@ QkdLink::SetProtocol(Protocol protocol)
     {
         throw std::invalid_argument("QkdLink: MDI-QKD needs a relay node on the link");
     }
+    if (protocol == m_protocol)
+    {
+        return;
+    }
+    DiscardDrawnAhead();
     m_protocol = protocol;
 }
 
@@ -201,6 +246,48 @@ QkdLink::SetBlockHandler(BlockHandler handler)
     m_blockHandler = handler;
 }
 
+QkdLink::FrameDraw
+QkdLink::SampleFrame()
+{
+    FrameDraw f;
+    f.detections = m_sampler.Sample(m_framePulses, m_gain);
+    f.sifted = m_sampler.Sample(f.detections, m_siftingRatio);
+    f.errors = m_sampler.Sample(f.sifted, m_qber);
+    if (m_protocol == MDI && m_flipProbability > 0.0 && f.sifted > 0)
+    {
+        // A lying relay flips announced outcomes: a flipped correct bit becomes an error and a
+        // flipped error becomes correct.
+        const uint64_t flippedGood = m_sampler.Sample(f.sifted - f.errors, m_flipProbability);
+        const uint64_t flippedBad = m_sampler.Sample(f.errors, m_flipProbability);
+        f.errors = f.errors - flippedBad + flippedGood;
+        f.flipped = flippedGood + flippedBad;
+    }
+    return f;
+}
+
+void
+QkdLink::ApplyFrame(const FrameDraw& frame)
+{
+    const uint64_t n = m_framePulses;
+    m_counters.flippedAnnouncements += frame.flipped;
+    m_counters.framesSent++;
+    m_counters.pulsesSent += n;
+    m_counters.detections += frame.detections;
+    m_counters.siftedBits += frame.sifted;
+    m_counters.errorBits += frame.errors;
+
+    m_openBlock.detections += frame.detections;
+    m_openBlock.pulses += n;
+    m_openBlock.siftedBits += frame.sifted;
+    m_openBlock.errorBits += frame.errors;
+    // The secret fraction of a block is the one in force when its last frame arrives.
+    m_openBlock.secretFraction = m_secretFraction;
+    if (m_openBlock.siftedBits >= m_blockSizeBits)
+    {
+        CloseBlock();
+    }
+}
+
 void
 QkdLink::EmitFrame()
 {
@@ -208,39 +295,161 @@ QkdLink::EmitFrame()
     {
         return;
     }
-    const uint64_t n = m_framePulses;
-    const uint64_t detections = m_sampler.Sample(n, m_gain);
-    const uint64_t sifted = m_sampler.Sample(detections, m_siftingRatio);
-    uint64_t errors = m_sampler.Sample(sifted, m_qber);
-    if (m_protocol == MDI && m_flipProbability > 0.0 && sifted > 0)
-    {
-        // A lying relay flips announced outcomes: a flipped correct bit becomes an error and a
-        // flipped error becomes correct.
-        const uint64_t flippedGood = m_sampler.Sample(sifted - errors, m_flipProbability);
-        const uint64_t flippedBad = m_sampler.Sample(errors, m_flipProbability);
-        errors = errors - flippedBad + flippedGood;
-        m_counters.flippedAnnouncements += flippedGood + flippedBad;
-    }
-
-    m_counters.framesSent++;
-    m_counters.pulsesSent += n;
-    m_counters.detections += detections;
-    m_counters.siftedBits += sifted;
-    m_counters.errorBits += errors;
-
-    m_openBlock.detections += detections;
-    m_openBlock.pulses += n;
-    m_openBlock.siftedBits += sifted;
-    m_openBlock.errorBits += errors;
-    // The secret fraction of a block is the one in force when its last frame arrives.
-    m_openBlock.secretFraction = m_secretFraction;
-    if (m_openBlock.siftedBits >= m_blockSizeBits)
-    {
-        CloseBlock();
-    }
-
+    g_frameEvents++;
+    ApplyFrame(SampleFrame());
     const Time frame = GetFrameDuration();
     m_frameEvent = Simulator::Schedule(frame, &QkdLink::EmitFrame, this);
+}
+
+void
+QkdLink::OnFrames()
+{
+    if (!m_running)
+    {
+        return;
+    }
+    g_frameEvents++;
+    const Time now = Simulator::Now();
+    // This event sits at the frame that closes the block, or at the first frame not drawn:
+    // every frame drawn so far has happened by now.
+    ApplyDrawnUntil(now, true);
+    while (m_drawn.empty())
+    {
+        const bool frameDueNow = m_nextFrameAt == now;
+        DrawAhead(now);
+        if (!frameDueNow || m_drawn.empty())
+        {
+            break;
+        }
+        ApplyDrawnUntil(now, true); // the frame at this very time has happened too
+    }
+    if (m_drawnCloses)
+    {
+        ScheduleFramesAt(m_drawn.back().at, m_drawn.back().previousAt);
+    }
+    else
+    {
+        ScheduleFramesAt(m_nextFrameAt, m_lastDrawnAt);
+    }
+}
+
+void
+QkdLink::ScheduleFramesAt(Time at, Time previousAt)
+{
+    const Time now = Simulator::Now();
+    if (previousAt <= now)
+    {
+        m_frameEvent = Simulator::Schedule(at - now, &QkdLink::OnFrames, this);
+        return;
+    }
+    m_relayTarget = at;
+    m_frameEvent = Simulator::Schedule(previousAt - now, &QkdLink::RelayFrames, this);
+}
+
+void
+QkdLink::RelayFrames()
+{
+    g_frameEvents++;
+    m_frameEvent =
+        Simulator::Schedule(m_relayTarget - Simulator::Now(), &QkdLink::OnFrames, this);
+}
+
+void
+QkdLink::DrawAhead(Time now)
+{
+    const Time horizon = g_drawHorizon > now ? g_drawHorizon : Time::Max();
+    uint64_t sifted = m_openBlock.siftedBits;
+    for (size_t i = m_drawnApplied; i < m_drawn.size(); ++i)
+    {
+        sifted += m_drawn[i].draw.sifted;
+    }
+    while (m_drawn.size() - m_drawnApplied < MAX_DRAWN_FRAMES && m_nextFrameAt < horizon &&
+           sifted < m_blockSizeBits)
+    {
+        const RngStream before = m_sampler.SaveState();
+        const FrameDraw frame = SampleFrame();
+        m_drawn.push_back(DrawnFrame{m_nextFrameAt, m_lastDrawnAt, frame, before});
+        m_lastDrawnAt = m_nextFrameAt;
+        m_nextFrameAt += GetFrameDuration();
+        sifted += frame.sifted;
+    }
+    m_drawnCloses = !m_drawn.empty() && sifted >= m_blockSizeBits;
+}
+
+void
+QkdLink::ApplyDrawnUntil(Time t, bool inclusive)
+{
+    while (m_drawnApplied < m_drawn.size() &&
+           (m_drawn[m_drawnApplied].at < t || (inclusive && m_drawn[m_drawnApplied].at == t)))
+    {
+        ApplyFrame(m_drawn[m_drawnApplied++].draw);
+    }
+    if (m_drawnApplied == m_drawn.size())
+    {
+        m_drawn.clear();
+        m_drawnApplied = 0;
+        m_drawnCloses = false;
+    }
+}
+
+void
+QkdLink::CatchUp()
+{
+    if (!m_drawn.empty())
+    {
+        // Frames strictly before now have happened; a frame at now has not (its event would run
+        // after whatever is reading or changing the link now). None of them closes the block:
+        // a closing frame has its own event, which has run if its time has passed.
+        NS_ASSERT(m_drawnApplied < m_drawn.size());
+        const uint64_t closedBefore = m_counters.blocksClosed;
+        ApplyDrawnUntil(Simulator::Now(), false);
+        NS_ASSERT_MSG(m_counters.blocksClosed == closedBefore,
+                      "a drawn-ahead frame closed a block outside its event");
+        (void)closedBefore;
+    }
+}
+
+void
+QkdLink::DiscardDrawnAhead()
+{
+    CatchUp();
+    if (m_drawn.empty())
+    {
+        return;
+    }
+    // Put the stream back to before the first frame that has not happened and draw from there
+    // again, with the new inputs, when its time comes.
+    const DrawnFrame& first = m_drawn[m_drawnApplied];
+    g_redrawnFrames += m_drawn.size() - m_drawnApplied;
+    m_sampler.RestoreState(first.before);
+    m_nextFrameAt = first.at;
+    m_lastDrawnAt = first.previousAt;
+    m_drawn.clear();
+    m_drawnApplied = 0;
+    m_drawnCloses = false;
+    if (m_running)
+    {
+        Simulator::Remove(m_frameEvent);
+        ScheduleFramesAt(m_nextFrameAt, m_lastDrawnAt);
+    }
+}
+
+void
+QkdLink::SetDrawHorizon(Time horizon)
+{
+    g_drawHorizon = horizon;
+}
+
+uint64_t
+QkdLink::GetFrameEventCount()
+{
+    return g_frameEvents;
+}
+
+uint64_t
+QkdLink::GetRedrawnFrameCount()
+{
+    return g_redrawnFrames;
 }
 
 void
@@ -406,8 +615,9 @@ QkdLink::GetFrameDuration() const
 }
 
 const QkdLinkCounters&
-QkdLink::GetCounters() const
+QkdLink::GetCounters()
 {
+    CatchUp();
     return m_counters;
 }
 
@@ -432,6 +642,7 @@ void
 QkdLink::DoDispose()
 {
     m_frameEvent.Cancel();
+    m_drawn.clear();
     m_blockHandler = BlockHandler();
     m_endA = nullptr;
     m_endB = nullptr;

@@ -17,6 +17,14 @@
  * at once) and, unless its measured QBER is above the abort threshold, yields
  * floor(sifted * secret fraction) secret bits into both ends' key buffers.
  *
+ * Frames are aggregated (attribute AggregateFrames, on by default): one event draws the link's
+ * successive frames in order from the link's own stream, up to the frame that closes the open
+ * block (or the end of the step the network is running to), and the next event fires at that
+ * frame's time. Frames whose time has passed are counted when anyone reads the counters; an input
+ * change puts back the draws of frames that have not happened yet (the stream is rewound), so
+ * every counter, block and key delivery is the one the frame-by-frame path gives, bit for bit,
+ * with one event per block instead of one per frame.
+ *
  * For an MDI-QKD link the same sampling applies to Bell-state-measurement successes announced by
  * the untrusted relay in the middle; a dishonest relay can flip a fraction of its announcements.
  */
@@ -36,6 +44,7 @@
 #include "ns3/traced-callback.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace ns3
 {
@@ -158,7 +167,21 @@ class QkdLink : public Object
     double GetPulseRateHz() const;
     double GetAbortQber() const;
     Time GetFrameDuration() const;
-    const QkdLinkCounters& GetCounters() const;
+    /** Counters of every frame that has happened (frames drawn ahead are not counted yet). */
+    const QkdLinkCounters& GetCounters();
+
+    /**
+     * The time the running simulation stops at (QkdNetwork::RunUntilNs sets it): aggregated
+     * frames are drawn ahead only up to it, because inputs may change there. Any later time is
+     * still exact (inputs changed earlier rewind the draws); this only avoids drawing frames
+     * that would be put back.
+     */
+    static void SetDrawHorizon(Time horizon);
+    /** Events all links have executed so far: one per frame, or, aggregated, the events at
+     * block-closing frames and at step ends plus the relay events that schedule them. */
+    static uint64_t GetFrameEventCount();
+    /** Frames drawn ahead and put back (an input changed before they happened), all links. */
+    static uint64_t GetRedrawnFrameCount();
 
     /**
      * The next `n` bytes of this link's secret key, as both ends hold them. The buffers count
@@ -175,7 +198,51 @@ class QkdLink : public Object
     void DoDispose() override;
 
   private:
+    /** One frame's sampled counts. */
+    struct FrameDraw
+    {
+        uint64_t detections{0};
+        uint64_t sifted{0};
+        uint64_t errors{0};
+        uint64_t flipped{0};
+    };
+
+    /** A frame drawn ahead: when it happens, what it drew, and the stream before the draw. */
+    struct DrawnFrame
+    {
+        Time at;
+        Time previousAt; //!< the frame before it (where frame-by-frame would schedule it)
+        FrameDraw draw;
+        RngStream before;
+    };
+
+    /** Sample one frame with the inputs in force. */
+    FrameDraw SampleFrame();
+    /** Count one frame that happened now; closes the block when it is full. */
+    void ApplyFrame(const FrameDraw& frame);
+    /** Frame-by-frame path: one event per frame. */
     void EmitFrame();
+    /** Aggregated path: the event at a block-closing frame, or at the first frame not drawn. */
+    void OnFrames();
+    /**
+     * Schedule OnFrames at frame time `at` from the time of the frame before it, `previousAt`,
+     * via a relay event there if that is later than now. Frame-by-frame, the event of a frame
+     * is scheduled by the frame before it; scheduling it from the same time keeps its place
+     * among other events at the same time stamp (ns-3 runs those in the order they were
+     * scheduled): e.g. a step's stop at that time, set after an early stop for a control
+     * message, still comes first.
+     */
+    void ScheduleFramesAt(Time at, Time previousAt);
+    /** The relay event of ScheduleFramesAt: schedules OnFrames at m_relayTarget. */
+    void RelayFrames();
+    /** Draw frames from m_nextFrameAt until one closes the block, the horizon, or a cap. */
+    void DrawAhead(Time now);
+    /** Count the drawn frames before `t` (and at `t` when `inclusive`). */
+    void ApplyDrawnUntil(Time t, bool inclusive);
+    /** Count the frames that have happened (before now); the rest stay drawn. */
+    void CatchUp();
+    /** CatchUp, then put back the draws of frames not yet happened: an input is changing. */
+    void DiscardDrawnAhead();
     void CloseBlock();
     void FinishBlockIdeally(const QkdBlock& block);
 
@@ -201,6 +268,13 @@ class QkdLink : public Object
     QkdByteSource m_keyStream{0}; //!< the key material both ends share (see TakeKeyBytes)
     EventId m_frameEvent;
     bool m_running;
+    bool m_aggregate;
+    Time m_nextFrameAt;                //!< first frame not drawn yet (aggregated path)
+    Time m_lastDrawnAt;                //!< the frame before m_nextFrameAt
+    Time m_relayTarget;                //!< frame time the pending relay event schedules
+    std::vector<DrawnFrame> m_drawn;   //!< frames drawn ahead, in time order
+    size_t m_drawnApplied{0};          //!< how many of m_drawn have happened and are counted
+    bool m_drawnCloses{false};         //!< the last drawn frame closes the open block
 
     QkdBlock m_openBlock;
     uint64_t m_nextBlockId;

@@ -202,7 +202,7 @@ QkdPostProcessor::HandleAtAlice(BlockState& state, const QkdMessage& message)
     case QkdHeader::PP_ABORT: {
         const uint64_t id = state.block.blockId;
         m_link->AbortBlock(state.block);
-        state.timeout.Cancel();
+        Simulator::Remove(state.timeout);
         m_blocks.erase(id);
         m_counters.inFlight = m_blocks.size();
         break;
@@ -279,7 +279,7 @@ QkdPostProcessor::Finish(uint64_t blockId, bool success)
         return;
     }
     const QkdBlock block = it->second.block;
-    it->second.timeout.Cancel();
+    Simulator::Remove(it->second.timeout);
     m_blocks.erase(it);
     m_counters.inFlight = m_blocks.size();
     if (success)
