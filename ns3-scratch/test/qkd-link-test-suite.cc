@@ -2,9 +2,12 @@
  * qkdnet ns-3 module "qkd": tests of QkdLink sampling and block handling, run through QkdNetwork
  * exactly as the Python bridge drives it.
  */
+#include "ns3/boolean.h"
+#include "ns3/qkd-link.h"
 #include "ns3/qkd-network.h"
 #include "ns3/simulator.h"
 #include "ns3/test.h"
+#include "ns3/uinteger.h"
 
 #include <cmath>
 #include <vector>
@@ -120,6 +123,89 @@ class QkdLinkSeedTestCase : public TestCase
     }
 };
 
+/**
+ * One bare link (no network, no step horizon: frames are drawn ahead as far as a block) whose
+ * inputs change between frames, on and off the frame grid, including its pulse rate (which moves
+ * every later frame); its counters are read mid-run too. Returns every counter read.
+ */
+std::vector<uint64_t>
+RunBareLink(bool aggregate)
+{
+    QkdLink::SetDrawHorizon(Time::Max());
+    Ptr<QkdLink> link = CreateObjectWithAttributes<QkdLink>("FramePulses",
+                                                            UintegerValue(100'000),
+                                                            "BlockSizeBits",
+                                                            UintegerValue(3'000),
+                                                            "AggregateFrames",
+                                                            BooleanValue(aggregate));
+    Ptr<Node> a = CreateObject<Node>();
+    Ptr<Node> b = CreateObject<Node>();
+    link->Setup(0, a, b, CreateObject<QkdKeyBuffer>(), CreateObject<QkdKeyBuffer>());
+    link->AssignStreams(11);
+    link->SetPulseRateHz(1e8); // 1 ms frames
+    link->SetOperatingPoint(0.01, 0.03, 0.5, 0.4);
+    link->Start(Seconds(0));
+    std::vector<uint64_t> reads;
+    auto read = [&reads, link]() {
+        const QkdLinkCounters& c = link->GetCounters();
+        reads.insert(reads.end(),
+                     {c.framesSent,
+                      c.detections,
+                      c.siftedBits,
+                      c.errorBits,
+                      c.blocksClosed,
+                      c.blocksDistilled,
+                      c.secretBits,
+                      link->GetBufferA()->GetAvailableBits()});
+    };
+    Simulator::Schedule(MicroSeconds(5500), read);
+    Simulator::Schedule(MilliSeconds(7), [link]() {
+        link->SetOperatingPoint(0.02, 0.05, 0.5, 0.3); // on the grid: frame 7 uses the new point
+    });
+    Simulator::Schedule(MicroSeconds(12300), [link]() { link->SetPulseRateHz(2.5e8); });
+    Simulator::Schedule(MilliSeconds(20), read);
+    Simulator::Schedule(MicroSeconds(26100), [link]() {
+        link->SetOperatingPoint(0.02, 0.05, 0.5, 0.3); // unchanged: draws ahead stay valid
+    });
+    Simulator::Schedule(MicroSeconds(31700), [link]() { link->Stop(); });
+    Simulator::Stop(MilliSeconds(40));
+    Simulator::Run();
+    read();
+    Simulator::Destroy();
+    return reads;
+}
+
+/** Aggregated frames count exactly what one event per frame counts, inputs changing mid-run. */
+class QkdLinkAggregationTestCase : public TestCase
+{
+  public:
+    QkdLinkAggregationTestCase()
+        : TestCase("aggregated frames give the per-frame counters when inputs change mid-run")
+    {
+    }
+
+  private:
+    void DoRun() override
+    {
+        const uint64_t redrawn0 = QkdLink::GetRedrawnFrameCount();
+        const uint64_t events0 = QkdLink::GetFrameEventCount();
+        const auto framed = RunBareLink(false);
+        const uint64_t framedEvents = QkdLink::GetFrameEventCount() - events0;
+        const auto aggregated = RunBareLink(true);
+        const uint64_t aggregatedEvents =
+            QkdLink::GetFrameEventCount() - events0 - framedEvents;
+        NS_TEST_ASSERT_MSG_EQ(framed.size(), aggregated.size(), "same number of reads");
+        for (size_t i = 0; i < framed.size(); ++i)
+        {
+            NS_TEST_ASSERT_MSG_EQ(framed[i], aggregated[i], "counter " << i % 8 << " of read "
+                                                                        << i / 8 << " differs");
+        }
+        NS_TEST_ASSERT_MSG_GT(framed[framed.size() - 8 + 4], 2, "blocks closed in the run");
+        NS_TEST_ASSERT_MSG_GT(QkdLink::GetRedrawnFrameCount(), redrawn0, "draws were put back");
+        NS_TEST_ASSERT_MSG_LT(aggregatedEvents, framedEvents, "fewer events aggregated");
+    }
+};
+
 class QkdLinkTestSuite : public TestSuite
 {
   public:
@@ -129,6 +215,7 @@ class QkdLinkTestSuite : public TestSuite
         AddTestCase(new QkdLinkDeterministicTestCase(), Duration::QUICK);
         AddTestCase(new QkdLinkAbortTestCase(), Duration::QUICK);
         AddTestCase(new QkdLinkSeedTestCase(), Duration::QUICK);
+        AddTestCase(new QkdLinkAggregationTestCase(), Duration::QUICK);
     }
 };
 
