@@ -25,6 +25,11 @@ Routing: ns-3's global routing (tables built at start) below --nix-from nodes, N
 
     .venv/bin/python benchmarks/bench_floor.py [--sizes 6 50 200 1000] [--sim-seconds 0.5]
         [--nix-from 1000] [--run-steps 100] [--wire-steps 100] [--no-run-path] [--no-wire]
+        [--compare-frames] [--scheduler ns3::HeapScheduler]
+
+Frames: links aggregate their frames (one ns-3 event per closed block, exact; see qkd-link.h);
+--compare-frames also measures every size with one event per frame, in the same run, and the
+events-by-kind table shows what the events are for at each size.
 """
 
 from __future__ import annotations
@@ -136,14 +141,47 @@ class SizeRow:
     events_per_sim_s: float
     cpu_per_sim_s: float
     ns3_share: float
+    frames: str = "aggregated"
 
     @property
     def ratio(self) -> float:
         return self.scenario_us_per_event / self.floor_us_per_event
 
 
-def measure_scenario(n: int, sim_seconds: float, routing: str, seed: int) -> dict[str, float]:
-    """Step the bench_network scenario; time inside ns-3 and events executed, per simulated s."""
+def _kind_totals(ns: object, runtime: object) -> dict[str, float]:
+    """Cumulative counts behind the events: the links' own events, frames, blocks, packets."""
+    links, nodes = runtime.link_counters(), runtime.node_counters()
+
+    def total(table: np.ndarray, fields: list[str], name: str) -> float:
+        return float(table[:, fields.index(name)].sum())
+
+    out, node_fields = runtime.output_fields, runtime.node_fields
+    return {
+        "events": float(ns.Simulator.GetEventCount()),
+        "link events": float(ns.QkdLink.GetFrameEventCount()),
+        "frames": total(links, out, "frames"),
+        "blocks": total(links, out, "blocks_closed"),
+        "pp messages": total(links, out, "pp_messages"),
+        "relay shares": total(nodes, node_fields, "shares_originated")
+        + total(nodes, node_fields, "shares_forwarded"),
+    }
+
+
+def measure_scenario(
+    n: int,
+    sim_seconds: float,
+    routing: str,
+    seed: int,
+    aggregate_frames: bool = True,
+    scheduler: str | None = None,
+) -> dict[str, float]:
+    """Step the bench_network scenario; time inside ns-3 and events executed, per simulated s.
+
+    `aggregate_frames` sets ns3::QkdLink::AggregateFrames (one event per closed block, or one
+    per frame); `scheduler` names an ns-3 scheduler type (default: ns-3's map scheduler). The
+    "kinds" entry counts, per simulated second, the links' own events, the frames and blocks
+    they stand for, the post-processing messages and relayed shares (each a packet whose hops
+    are ns-3 events), and the remaining events (packets, timers)."""
     from bridge.ns3_runtime import load_ns
     from bridge.scenario import QkdScenario, load_plan
     from control.plane import ControlPlane
@@ -152,33 +190,51 @@ def measure_scenario(n: int, sim_seconds: float, routing: str, seed: int) -> dic
     step_s = 0.1
     config = scenario_for(n, "baseline", step_s, seed, routing)
     plan = load_plan(config)
-    with QkdScenario(config, plan=plan) as sim:
-        sim.attach_control(ControlPlane(config, plan, sim))
-        sim.step()  # the first step optimises every link once and builds routes: not steady
-        runtime = sim.runtime
-        inner = [0.0]
-        plain_step = runtime.step
+    ns.Config.SetDefault("ns3::QkdLink::AggregateFrames", ns.BooleanValue(aggregate_frames))
+    try:
+        with QkdScenario(config, plan=plan) as sim:
+            if scheduler is not None:
+                ns.Simulator.SetScheduler(ns.ObjectFactory(scheduler))
+            sim.attach_control(ControlPlane(config, plan, sim))
+            return _time_steps(ns, sim, n, sim_seconds, step_s, len(plan.links))
+    finally:
+        ns.Config.SetDefault("ns3::QkdLink::AggregateFrames", ns.BooleanValue(True))
 
-        def timed_step(dt_s: float) -> np.ndarray:
-            t0 = time.process_time()
-            out = plain_step(dt_s)
-            inner[0] += time.process_time() - t0
-            return out
 
-        runtime.step = timed_step
-        steps = max(1, round(sim_seconds / step_s))
-        events0 = int(ns.Simulator.GetEventCount())
-        started = time.process_time()
-        for _ in tqdm(range(steps), desc=f"{n} nodes scenario", leave=False):
-            sim.step()
-        cpu = time.process_time() - started
-        events = int(ns.Simulator.GetEventCount()) - events0
+def _time_steps(
+    ns: object, sim: object, n: int, sim_seconds: float, step_s: float, links: int
+) -> dict[str, float]:
+    """The steady-state steps of measure_scenario, timed in CPU seconds."""
+    sim.step()  # the first step optimises every link once and builds routes: not steady
+    runtime = sim.runtime
+    inner = [0.0]
+    plain_step = runtime.step
+
+    def timed_step(dt_s: float) -> np.ndarray:
+        t0 = time.process_time()
+        out = plain_step(dt_s)
+        inner[0] += time.process_time() - t0
+        return out
+
+    runtime.step = timed_step
+    steps = max(1, round(sim_seconds / step_s))
+    before = _kind_totals(ns, runtime)
+    started = time.process_time()
+    for _ in tqdm(range(steps), desc=f"{n} nodes scenario", leave=False):
+        sim.step()
+    cpu = time.process_time() - started
+    after = _kind_totals(ns, runtime)
+    sim_s = steps * step_s
+    kinds = {k: (after[k] - before[k]) / sim_s for k in before}
+    kinds["other events"] = kinds["events"] - kinds["link events"]
+    events = after["events"] - before["events"]
     return {
-        "links": len(plan.links),
+        "links": links,
         "us_per_event": inner[0] / events * 1e6,
-        "events_per_sim_s": events / (steps * step_s),
-        "cpu_per_sim_s": cpu / (steps * step_s),
+        "events_per_sim_s": events / sim_s,
+        "cpu_per_sim_s": cpu / sim_s,
         "ns3_share": inner[0] / cpu,
+        "kinds": kinds,
     }
 
 
@@ -322,6 +378,26 @@ def measure_wire_path(steps: int, warmup: int, seed: int) -> dict[str, float]:
     }
 
 
+def print_kinds(kinds: list[tuple[int, str, dict[str, float]]]) -> None:
+    """Events by kind per simulated second (what the events are for), one row per measurement."""
+    if not kinds:
+        return
+    names = ["events", "link events", "frames", "blocks", "pp messages", "relay shares"]
+    print("   events by kind per simulated second (link events: the links' own; the rest are")
+    print("   packets (post-processing, relay, control) and timers, as ns-3 events)")
+    print(
+        f"{'nodes':>5} {'frames':>10} "
+        + " ".join(f"{name:>12}" for name in names)
+        + f" {'other ev.':>12} {'events/node':>11}"
+    )
+    for n, frames, k in kinds:
+        print(
+            f"{n:>5} {frames:>10} "
+            + " ".join(f"{k[name]:>12.0f}" for name in names)
+            + f" {k['other events']:>12.0f} {k['events'] / n:>11.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[6, 50, 200, 1000])
@@ -332,45 +408,67 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-run-path", action="store_true")
     parser.add_argument("--no-wire", action="store_true")
+    parser.add_argument(
+        "--compare-frames",
+        action="store_true",
+        help="measure every size with one event per frame too (AggregateFrames off), same run",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="ns-3 scheduler type for the scenario, e.g. ns3::HeapScheduler (default: map)",
+    )
     args = parser.parse_args()
     if any(n < 6 for n in args.sizes) or args.sim_seconds <= 0:
         parser.error("sizes must be >= 6 nodes and --sim-seconds > 0")
 
     print("1. CPU cost per ns-3 event: scenario step vs plain UDP chain, same process, same run")
     print(
-        f"{'nodes':>5} {'links':>5} {'routing':>10} {'us/event':>9} {'UDP floor':>9} "
-        f"{'x floor':>7} {'events/sim s':>12} {'CPU s/sim s':>12} {'in ns-3':>7}",
+        f"{'nodes':>5} {'links':>5} {'routing':>10} {'frames':>10} {'us/event':>9} "
+        f"{'UDP floor':>9} {'x floor':>7} {'events/sim s':>12} {'CPU s/sim s':>12} {'in ns-3':>7}",
         flush=True,
     )
     rows: list[SizeRow] = []
+    kinds: list[tuple[int, str, dict[str, float]]] = []
+    modes = [False, True] if args.compare_frames else [True]
     for n in args.sizes:  # each row printed when measured: a long run shows what it has
         nix = n >= args.nix_from
         routing = "nix-vector" if nix else "global"
-        s = measure_scenario(n, args.sim_seconds, routing, args.seed)
-        floor = measure_udp_chain(n, s["events_per_sim_s"], args.sim_seconds, nix)
-        r = SizeRow(
-            n,
-            int(s["links"]),
-            routing,
-            s["us_per_event"],
-            floor,
-            s["events_per_sim_s"],
-            s["cpu_per_sim_s"],
-            s["ns3_share"],
-        )
-        rows.append(r)
-        print(
-            f"{r.nodes:>5} {r.links:>5} {r.routing:>10} {r.scenario_us_per_event:>9.2f} "
-            f"{r.floor_us_per_event:>9.2f} {r.ratio:>7.2f} {r.events_per_sim_s:>12.0f} "
-            f"{r.cpu_per_sim_s:>12.3f} {r.ns3_share:>7.0%}",
-            flush=True,
-        )
-    big = [r for r in rows if r.nodes >= 50]
-    if len(big) > 1:
-        slope = np.polyfit(
-            np.log([r.nodes for r in big]), np.log([r.cpu_per_sim_s for r in big]), 1
-        )[0]
-        print(f"CPU time per simulated second grows as nodes^{slope:.2f} from 50 nodes up")
+        for aggregate in modes:
+            s = measure_scenario(n, args.sim_seconds, routing, args.seed, aggregate, args.scheduler)
+            floor = measure_udp_chain(n, s["events_per_sim_s"], args.sim_seconds, nix)
+            frames = "aggregated" if aggregate else "per-frame"
+            r = SizeRow(
+                n,
+                int(s["links"]),
+                routing,
+                s["us_per_event"],
+                floor,
+                s["events_per_sim_s"],
+                s["cpu_per_sim_s"],
+                s["ns3_share"],
+                frames,
+            )
+            rows.append(r)
+            kinds.append((n, frames, s["kinds"]))
+            print(
+                f"{r.nodes:>5} {r.links:>5} {r.routing:>10} {r.frames:>10} "
+                f"{r.scenario_us_per_event:>9.2f} {r.floor_us_per_event:>9.2f} {r.ratio:>7.2f} "
+                f"{r.events_per_sim_s:>12.0f} {r.cpu_per_sim_s:>12.3f} {r.ns3_share:>7.0%}",
+                flush=True,
+            )
+    for aggregate in modes:
+        frames = "aggregated" if aggregate else "per-frame"
+        big = [r for r in rows if r.nodes >= 50 and r.frames == frames]
+        if len(big) > 1:
+            slope = np.polyfit(
+                np.log([r.nodes for r in big]), np.log([r.cpu_per_sim_s for r in big]), 1
+            )[0]
+            print(
+                f"CPU time per simulated second grows as nodes^{slope:.2f} from 50 nodes up "
+                f"({frames} frames)"
+            )
+    print_kinds(kinds)
     run = None if args.no_run_path else measure_run_path(args.run_steps)
     physics = None if args.no_run_path else measure_physics(args.sizes, args.seed)
     if run is not None:
