@@ -25,7 +25,7 @@ Routing: ns-3's global routing (tables built at start) below --nix-from nodes, N
 
     .venv/bin/python benchmarks/bench_floor.py [--sizes 6 50 200 1000] [--sim-seconds 0.5]
         [--nix-from 1000] [--run-steps 100] [--wire-steps 100] [--no-run-path] [--no-wire]
-        [--compare-frames] [--scheduler ns3::HeapScheduler]
+        [--compare-frames] [--scheduler ns3::CalendarScheduler]
 
 Frames: links aggregate their frames (one ns-3 event per closed block, exact; see qkd-link.h);
 --compare-frames also measures every size with one event per frame, in the same run, and the
@@ -416,7 +416,9 @@ def main() -> None:
     parser.add_argument(
         "--scheduler",
         default=None,
-        help="ns-3 scheduler type for the scenario, e.g. ns3::HeapScheduler (default: map)",
+        help="ns-3 scheduler type for the scenario, e.g. ns3::CalendarScheduler (default: map); "
+        "not ns3::HeapScheduler: its Remove only sifts down and loses the heap order, and the "
+        "model removes finished timeouts",
     )
     args = parser.parse_args()
     if any(n < 6 for n in args.sizes) or args.sim_seconds <= 0:
