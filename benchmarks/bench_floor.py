@@ -25,7 +25,7 @@ Routing: ns-3's global routing (tables built at start) below --nix-from nodes, N
 
     .venv/bin/python benchmarks/bench_floor.py [--sizes 6 50 200 1000] [--sim-seconds 0.5]
         [--nix-from 1000] [--run-steps 100] [--wire-steps 100] [--no-run-path] [--no-wire]
-        [--compare-frames] [--scheduler ns3::CalendarScheduler]
+        [--compare-frames] [--scheduler ns3::CalendarScheduler] [--warmup-seconds 0.1]
 
 Frames: links aggregate their frames (one ns-3 event per closed block, exact; see qkd-link.h);
 --compare-frames also measures every size with one event per frame, in the same run, and the
@@ -174,11 +174,14 @@ def measure_scenario(
     seed: int,
     aggregate_frames: bool = True,
     scheduler: str | None = None,
+    warmup_seconds: float = 0.1,
 ) -> dict[str, float]:
     """Step the bench_network scenario; time inside ns-3 and events executed, per simulated s.
 
     `aggregate_frames` sets ns3::QkdLink::AggregateFrames (one event per closed block, or one
-    per frame); `scheduler` names an ns-3 scheduler type (default: ns-3's map scheduler). The
+    per frame); `scheduler` names an ns-3 scheduler type (default: ns-3's map scheduler);
+    `warmup_seconds` of simulated time run untimed first (the first step optimises every link
+    and builds routes; a long warm-up reaches the steady state of 10-s timeouts). The
     "kinds" entry counts, per simulated second, the links' own events, the frames and blocks
     they stand for, the post-processing messages and relayed shares (each a packet whose hops
     are ns-3 events), and the remaining events (packets, timers)."""
@@ -196,16 +199,23 @@ def measure_scenario(
             if scheduler is not None:
                 ns.Simulator.SetScheduler(ns.ObjectFactory(scheduler))
             sim.attach_control(ControlPlane(config, plan, sim))
-            return _time_steps(ns, sim, n, sim_seconds, step_s, len(plan.links))
+            return _time_steps(ns, sim, n, sim_seconds, warmup_seconds, step_s, len(plan.links))
     finally:
         ns.Config.SetDefault("ns3::QkdLink::AggregateFrames", ns.BooleanValue(True))
 
 
 def _time_steps(
-    ns: object, sim: object, n: int, sim_seconds: float, step_s: float, links: int
+    ns: object,
+    sim: object,
+    n: int,
+    sim_seconds: float,
+    warmup_seconds: float,
+    step_s: float,
+    links: int,
 ) -> dict[str, float]:
     """The steady-state steps of measure_scenario, timed in CPU seconds."""
-    sim.step()  # the first step optimises every link once and builds routes: not steady
+    for _ in tqdm(range(max(1, round(warmup_seconds / step_s))), desc="warm-up", leave=False):
+        sim.step()
     runtime = sim.runtime
     inner = [0.0]
     plain_step = runtime.step
@@ -402,6 +412,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[6, 50, 200, 1000])
     parser.add_argument("--sim-seconds", type=float, default=0.5)
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=0.1,
+        help="simulated seconds run untimed before each scenario's timed window",
+    )
     parser.add_argument("--nix-from", type=int, default=1000, help="Nix-vector routing from here")
     parser.add_argument("--run-steps", type=int, default=101)
     parser.add_argument("--wire-steps", type=int, default=100)
@@ -421,8 +437,8 @@ def main() -> None:
         "model removes finished timeouts",
     )
     args = parser.parse_args()
-    if any(n < 6 for n in args.sizes) or args.sim_seconds <= 0:
-        parser.error("sizes must be >= 6 nodes and --sim-seconds > 0")
+    if any(n < 6 for n in args.sizes) or args.sim_seconds <= 0 or args.warmup_seconds < 0:
+        parser.error("sizes must be >= 6 nodes, --sim-seconds > 0 and --warmup-seconds >= 0")
 
     print("1. CPU cost per ns-3 event: scenario step vs plain UDP chain, same process, same run")
     print(
@@ -437,7 +453,15 @@ def main() -> None:
         nix = n >= args.nix_from
         routing = "nix-vector" if nix else "global"
         for aggregate in modes:
-            s = measure_scenario(n, args.sim_seconds, routing, args.seed, aggregate, args.scheduler)
+            s = measure_scenario(
+                n,
+                args.sim_seconds,
+                routing,
+                args.seed,
+                aggregate,
+                args.scheduler,
+                args.warmup_seconds,
+            )
             floor = measure_udp_chain(n, s["events_per_sim_s"], args.sim_seconds, nix)
             frames = "aggregated" if aggregate else "per-frame"
             r = SizeRow(
