@@ -185,7 +185,7 @@ class RoutingConfig(_Strict):
     of which rebuild it (1 path = hop-by-hop relay); `authenticate` tags each share (off =
     the "no ABFT" baseline).
 
-    Defaults (`control.abft.sharing`): a relayed demand uses up to 3 node-disjoint
+    Defaults (`bridge.scenario.sharing_policy`): a relayed demand uses up to 3 node-disjoint
     routes with threshold max(2, paths - 1), i.e. (2, 3) Shamir where the graph has 3 disjoint
     routes, so one dropping or lying relay costs nothing and no single relay holds the key; with
     only 2 routes (2, 2), with 1 route hop by hop (the plan records the fallback). Neighbours use

@@ -32,8 +32,7 @@ from bridge.scenario.config import (
     ScenarioError,
 )
 from bridge.scenario.demand_generator import generate_pairs
-from control.abft.errors import SharingError
-from control.abft.sharing import DEFAULT_PATHS, sharing_for
+from bridge.scenario.sharing_policy import DEFAULT_PATHS, SharingError, sharing_for
 
 
 @dataclass(frozen=True)

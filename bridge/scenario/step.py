@@ -24,9 +24,8 @@ from bridge.scenario.cost import check_cost
 from bridge.scenario.link_physics import LinkPhysics, LinkPoints
 from bridge.scenario.plan import ScenarioPlan, plan_scenario
 from bridge.scenario.runtime import NetworkRuntime
+from bridge.scenario.sharing_policy import SharingError, check_threshold
 from bridge.scenario.watchdog import default_stall_s, watching
-from control.abft.errors import SharingError
-from control.abft.sharing import check_threshold
 
 
 class ControlOutcome(Protocol):
