@@ -203,8 +203,8 @@ def measure_run_path(steps: int) -> dict[str, float]:
     Timed from the end of the first step to the end of the last (steady state: set-up, the
     first step and the closing summary are not per-step costs); recording is included.
     """
-    from bridge.network_runtime import NetworkRuntime
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.runtime import NetworkRuntime
     from experiments.run import run_scenario
 
     config = load_scenario(SIX_NODE, steps=steps)
@@ -241,9 +241,9 @@ def measure_run_path(steps: int) -> dict[str, float]:
 def measure_physics(sizes: list[int], seed: int, steps: int = 50) -> list[tuple[int, float]]:
     """(links, CPU ms per step) of LinkPhysics.advance + operating_points with drifting fibres:
     the six-node scenario's 8 links, then the bench scenario of each size with its drift."""
-    from bridge.link_physics import LinkPhysics
     from bridge.scenario import load_plan
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.link_physics import LinkPhysics
 
     six = load_scenario(SIX_NODE)
     configs = [six]

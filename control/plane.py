@@ -31,8 +31,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from bridge.scenario_config import ScenarioConfig, ScenarioError
-from bridge.scenario_plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
+from bridge.scenario.config import ScenarioConfig, ScenarioError
+from bridge.scenario.plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
 from control.abft import (
     AbftConfig,
     AbftCoordinator,
