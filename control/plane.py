@@ -125,6 +125,8 @@ class ControlPlane:
         else:
             self.coordinator = BaselineCoordinator(abft_config)
         self.last: StepDecision | None = None
+        # the most recent step that decided: what routing may rely on when the latest did not
+        self.last_decided: StepDecision | None = None
         self._pending_step: int | None = None
         # routes per demand for the last trusted view (see apply_routes)
         self._routes_memo: tuple[tuple[bytes, bytes], list[Routes | None]] | None = None
@@ -212,6 +214,7 @@ class ControlPlane:
             self._pending_step = result.step
         else:
             self.last = self.coordinator.run_step(result.step, reports, measured)
+            self._remember_decided()
 
     def run_consensus(self, until_ns: int) -> None:
         """Let the consensus run over the network until all honest nodes decided or `until_ns`
@@ -228,10 +231,15 @@ class ControlPlane:
         if self._pending_step is not None and isinstance(self.coordinator, AbftCoordinator):
             self.last = self.coordinator.decision(self._pending_step)
             self._pending_step = None
+            self._remember_decided()
         rerouted = 0
         if self.reroute and scenario is not None and self.last is not None and self.last.decided:
             rerouted = self.apply_routes(scenario, self.last)
         return ControlOutcome(self.last, self, rerouted)
+
+    def _remember_decided(self) -> None:
+        if self.last is not None and self.last.decided:
+            self.last_decided = self.last
 
     def observe(self, result: StepResult) -> ControlOutcome:
         """Begin, run and finish in one go (in-memory transport or baseline; no scenario)."""
