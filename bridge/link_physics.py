@@ -54,6 +54,7 @@ class LinkPhysics:
 
     def __init__(self, plan: ScenarioPlan, seed: int) -> None:
         from qchannel import get_preset
+        from qchannel.operating_point import check_link_inputs
 
         links = plan.links
         n = len(links)
@@ -105,6 +106,17 @@ class LinkPhysics:
             self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0
         )
         self.mu = np.full(n, np.nan)
+        # The hardware qchannel reads, by its argument names; checked once here, so that every
+        # step may ask qchannel's unchecked entry point.
+        self._hardware = {
+            "efficiency": self.detector_efficiency,
+            "dark_count_probability": self.dark_count_probability,
+            "misalignment_error": self.misalignment_error,
+            "decoy_mu": self.decoy_mu,
+            "ec_inefficiency": self.ec_inefficiency,
+            "basis_sifting": self.basis_sifting,
+        }
+        check_link_inputs(repetition_rate_hz=self.nominal_pulse_rate_hz, **self._hardware)
         self._mu_tables = OptimalMuTables(
             np.column_stack(
                 [
@@ -119,6 +131,7 @@ class LinkPhysics:
             optimal_mu,
         )
         self._cache: tuple[tuple, LinkPoints] | None = None
+        self._groups_cache: tuple[tuple, list[tuple[str, str, np.ndarray]]] | None = None
         self._drift = _OuGroups(
             [h.drift.sigma_db for h in hw], [h.drift.correlation_time_s for h in hw], seed, 1
         )
@@ -208,95 +221,108 @@ class LinkPhysics:
         self._cache = (key, points)
         return points
 
+    def _groups(self) -> list[tuple[str, str, np.ndarray]]:
+        """(protocol, how its intensity is chosen, link indices) of every non-empty group.
+
+        "tabled": optimal mu read from the tables (BB84 links whose channel moves);
+        "optimal": optimised exactly (still links, MDI links); "fixed": set by an action.
+        Rebuilt only when a protocol, a fixed intensity or `tabulate_mu` changed."""
+        optimal_mu = np.isnan(self.fixed_mu)
+        key = (tuple(self.protocol), optimal_mu.tobytes(), bool(self.tabulate_mu))
+        if self._groups_cache is not None and self._groups_cache[0] == key:
+            return self._groups_cache[1]
+        tabled = optimal_mu & self._point_moves & (self.protocol != "mdi") & self.tabulate_mu
+        groups = []
+        for protocol in ("bb84-decoy", "bb84-vacuum-weak", "mdi"):
+            mine = self.protocol == protocol
+            for mode, chosen in (
+                ("tabled", tabled),
+                ("optimal", optimal_mu & ~tabled),
+                ("fixed", ~optimal_mu),
+            ):
+                idx = np.flatnonzero(mine & chosen)
+                if idx.size:
+                    groups.append((protocol, mode, idx))
+        self._groups_cache = (key, groups)
+        return groups
+
     def _compute(self, attack: Array) -> LinkPoints:
         n = self.n_links
-        out = {
-            name: np.zeros(n)
-            for name in ("gain", "qber", "sifting_ratio", "secret_fraction", "mu", "rate")
-        }
-        qber_clean = np.zeros(n)
-        optimal_mu = np.isnan(self.fixed_mu)
-        tabled = optimal_mu & self._point_moves & (self.protocol != "mdi") & self.tabulate_mu
-        fields = ("gain", "qber", "sifting_ratio", "secret_fraction")
-        for protocol in ("bb84-decoy", "bb84-vacuum-weak", "mdi"):
-            for optimal, chosen in ((True, tabled), (True, optimal_mu & ~tabled), (False, None)):
-                mine = self.protocol == protocol
-                mine &= ~optimal_mu if chosen is None else chosen
-                idx = np.flatnonzero(mine)
-                if idx.size == 0:
-                    continue
-                # The intensity is chosen for the clean channel: the source does not know that
-                # someone taps the fibre (optimising against the attack would leak it). The
-                # attacked links then run at that intensity under the attack.
-                clean_attack = np.zeros(idx.size)
-                mu = None
-                if chosen is tabled:
-                    mu = self._mu_tables.optimal_mu(protocol, idx, self.loss_db[idx], clean_attack)
-                clean = self._evaluate(protocol, idx, clean_attack, optimal, mu)
-                for name in fields:
-                    out[name][idx] = getattr(clean, name)
-                out["mu"][idx] = clean.mu
-                out["rate"][idx] = clean.key_rate_bits_per_pulse
-                qber_clean[idx] = clean.qber
-                hit = np.flatnonzero(attack[idx] > 0.0)
+        gain, qber, sifting, secret, mu_now, rate, qber_clean = (np.zeros(n) for _ in range(7))
+        for protocol, mode, idx in self._groups():
+            # The intensity is chosen for the clean channel: the source does not know that
+            # someone taps the fibre (optimising against the attack would leak it). The
+            # attacked links then run at that intensity under the attack.
+            k = idx.size
+            hit = np.flatnonzero(attack[idx] > 0.0)
+            links = idx[hit]
+            if mode == "optimal":
+                clean = self._evaluate(protocol, idx, np.zeros(k), None)
+                clean_mu, clean_qber = clean.mu, clean.qber
+                points = [(clean, idx, slice(None))]
                 if hit.size:
-                    links = idx[hit]
-                    point = self._evaluate(
-                        protocol, links, attack[links], False, np.asarray(clean.mu)[hit]
-                    )
-                    for name in fields:
-                        out[name][links] = getattr(point, name)
-                    out["rate"][links] = point.key_rate_bits_per_pulse
-        self.mu = out["mu"]
+                    attacked = self._evaluate(protocol, links, attack[links], clean.mu[hit])
+                    points.append((attacked, links, slice(None)))
+            else:
+                # the intensity is known before evaluating: clean and attacked links in one call
+                if mode == "tabled":
+                    mu = self._mu_tables.optimal_mu(protocol, idx, self.loss_db[idx], np.zeros(k))
+                else:
+                    mu = self.fixed_mu[idx]
+                both = self._evaluate(
+                    protocol,
+                    np.concatenate([idx, links]),
+                    np.concatenate([np.zeros(k), attack[links]]),
+                    np.concatenate([mu, mu[hit]]),
+                )
+                clean_mu, clean_qber = both.mu[:k], both.qber[:k]
+                points = [(both, idx, slice(0, k)), (both, links, slice(k, None))]
+            mu_now[idx] = clean_mu
+            qber_clean[idx] = clean_qber
+            for point, where, part in points:
+                gain[where] = point.gain[part]
+                qber[where] = point.qber[part]
+                sifting[where] = point.sifting_ratio[part]
+                secret[where] = point.secret_fraction[part]
+                rate[where] = point.key_rate_bits_per_pulse[part]
+        self.mu = mu_now
         return LinkPoints(
-            gain=np.clip(out["gain"], 0.0, 1.0),
-            qber=np.clip(out["qber"], 0.0, 0.5),
-            sifting_ratio=out["sifting_ratio"],
-            secret_fraction=out["secret_fraction"],
+            gain=np.clip(gain, 0.0, 1.0),
+            qber=np.clip(qber, 0.0, 0.5),
+            sifting_ratio=sifting,
+            secret_fraction=secret,
             pulse_rate_hz=self.pulse_rate_hz.copy(),
             loss_db=self.loss_db.copy(),
-            mu=out["mu"],
-            key_rate_bits_per_pulse=out["rate"],
+            mu=mu_now,
+            key_rate_bits_per_pulse=rate,
             intercept_fraction=attack.astype(np.float64),
             qber_no_attack=np.clip(qber_clean, 0.0, 0.5),
         )
 
-    def _evaluate(
-        self,
-        protocol: str,
-        idx: np.ndarray,
-        attack: Array,
-        optimal: bool,
-        mu: Array | None = None,
-    ):
-        """Operating points of links `idx`: at `mu` if given, else optimal or their fixed mu."""
-        from qchannel import Detector, Source, db_to_transmittance, link_operating_point
+    def _evaluate(self, protocol: str, idx: np.ndarray, attack: Array, mu: Array | None):
+        """Operating points of links `idx` under `attack`: at `mu`, or the optimal when None.
 
-        detector = Detector(
-            efficiency=self.detector_efficiency[idx],
-            dark_count_probability=self.dark_count_probability[idx],
-        )
-        source = Source(
+        qchannel's unchecked entry: the hardware was checked once in `__init__`, the losses are
+        >= 0 by construction, attack fractions come from the checked scenario and intensities
+        from the optimiser or `set_mu` (checked there). Re-checking all of it every step was
+        most of the physics' cost on a small network."""
+        from qchannel.channels import db_to_transmittance_unchecked as transmittance
+        from qchannel.operating_point import link_operating_point_unchecked
+
+        common = {name: values[idx] for name, values in self._hardware.items()}
+        common.update(
             repetition_rate_hz=self.pulse_rate_hz[idx],
-            signal_mu=mu if mu is not None else (None if optimal else self.fixed_mu[idx]),
-            decoy_mu=self.decoy_mu[idx],
-        )
-        common = dict(
-            detector=detector,
-            misalignment_error=self.misalignment_error[idx],
-            source=source,
-            ec_inefficiency=self.ec_inefficiency[idx],
-            basis_sifting=self.basis_sifting[idx],
             intercept_resend_fraction=attack,
+            signal_mu=mu,
         )
         if protocol == "mdi":
             arm_a, arm_b = self.arm_loss_db()
             half = self.insertion_loss_db[idx] / 2.0
-            t_a = db_to_transmittance(arm_a[idx] + half)
-            t_b = db_to_transmittance(arm_b[idx] + half)
-            return link_operating_point(protocol, arm_transmittances=(t_a, t_b), **common)
-        transmittance = db_to_transmittance(self.loss_db[idx])
-        return link_operating_point(protocol, channel_transmittance=transmittance, **common)
+            arms = (transmittance(arm_a[idx] + half), transmittance(arm_b[idx] + half))
+            return link_operating_point_unchecked(protocol, arm_transmittances=arms, **common)
+        return link_operating_point_unchecked(
+            protocol, channel_transmittance=transmittance(self.loss_db[idx]), **common
+        )
 
 
 class _OuGroups:

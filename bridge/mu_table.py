@@ -62,6 +62,7 @@ class OptimalMuTables:
     STEP_DB = 0.05  #: grid spacing of every table
     MARGIN_DB = 2.0  #: a table is built this far beyond the losses that asked for it
     MAX_LOSS_DB = 120.0  #: beyond this (deep fading) the optimum is computed directly
+    MAX_SPLITS = 256  #: link groupings remembered (`_split`)
 
     def __init__(self, hardware: Array, optimise: Optimiser) -> None:
         """`hardware`: one row per link of the values a table depends on (see module doc)."""
@@ -69,18 +70,36 @@ class OptimalMuTables:
         self._hardware_id = inverse.reshape(-1)
         self._optimise = optimise
         self._tables: dict[tuple[str, int, float], tuple[float, Array]] = {}
+        self._splits: dict[tuple[str, bytes, bytes], list] = {}
 
     def optimal_mu(self, protocol: str, links: np.ndarray, loss_db: Array, attack: Array) -> Array:
         """Optimal mu for `links` (indices) at their `loss_db` under `attack` (arrays alike)."""
         out = np.empty(links.size)
-        keys = np.stack([self._hardware_id[links].astype(np.float64), attack])
-        unique, inverse = np.unique(keys, axis=1, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for j in range(unique.shape[1]):
-            chosen = inverse == j
-            key = (protocol, int(unique[0, j]), float(unique[1, j]))
+        for key, chosen in self._split(protocol, links, attack):
             out[chosen] = self._lookup(key, loss_db[chosen])
         return out
+
+    def _split(
+        self, protocol: str, links: np.ndarray, attack: Array
+    ) -> list[tuple[tuple[str, int, float], np.ndarray]]:
+        """(table key, mask over `links`) per distinct (hardware, attack) among `links`.
+
+        Remembered per (protocol, links, attack): the same links ask every step, and finding
+        the distinct pairs anew (`np.unique` over columns) cost more than the lookups."""
+        memo_key = (protocol, links.tobytes(), np.asarray(attack, dtype=np.float64).tobytes())
+        split = self._splits.get(memo_key)
+        if split is None:
+            keys = np.stack([self._hardware_id[links].astype(np.float64), attack])
+            unique, inverse = np.unique(keys, axis=1, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            split = [
+                ((protocol, int(unique[0, j]), float(unique[1, j])), inverse == j)
+                for j in range(unique.shape[1])
+            ]
+            if len(self._splits) >= self.MAX_SPLITS:
+                self._splits.clear()  # link sets that keep changing: stay bounded
+            self._splits[memo_key] = split
+        return split
 
     def _lookup(self, key: tuple[str, int, float], loss_db: Array) -> Array:
         inside = loss_db <= self.MAX_LOSS_DB
