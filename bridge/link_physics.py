@@ -174,8 +174,11 @@ class LinkPhysics:
         base_b = self.attenuation_db_per_km * self.arm_b_km + drift * (1.0 - share_a)
         self._arm_loss_db = (np.maximum(base_a, 0.0), np.maximum(base_b, 0.0))
         fibre = self._arm_loss_db[0] + self._arm_loss_db[1] + self.insertion_loss_db
-        free = self._fading.loss_db
-        self._loss_db = np.where(np.isnan(free), fibre, free)
+        if self._fading.processes:
+            free = self._fading.loss_db
+            self._loss_db = np.where(np.isnan(free), fibre, free)
+        else:
+            self._loss_db = fibre  # no free-space link
 
     def arm_loss_db(self) -> tuple[Array, Array]:
         """Fibre loss of each arm (A side, B side) now, drift shared in proportion to length."""

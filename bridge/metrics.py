@@ -59,11 +59,13 @@ class _ColumnBuffer:
         """Same columns in the same order, and values that fit the arrays' dtypes unchanged."""
         if tuple(columns) != self.names[1:]:
             return False
-        return all(
-            np.result_type(self.arrays[name].dtype, np.asarray(values).dtype)
-            == self.arrays[name].dtype
-            for name, values in columns.items()
-        )
+        for name, values in columns.items():
+            have = self.arrays[name].dtype
+            dtype = values.dtype if isinstance(values, np.ndarray) else np.asarray(values).dtype
+            # the same dtype (every step of a run) needs no promotion rules
+            if dtype != have and np.result_type(have, dtype) != have:
+                return False
+        return True
 
     def append(self, step: int, columns: Mapping[str, np.ndarray]) -> None:
         n = len(next(iter(columns.values())))

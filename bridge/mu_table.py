@@ -69,7 +69,7 @@ class OptimalMuTables:
         self._rows, inverse = np.unique(hardware, axis=0, return_inverse=True)
         self._hardware_id = inverse.reshape(-1)
         self._optimise = optimise
-        self._tables: dict[tuple[str, int, float], tuple[float, Array]] = {}
+        self._tables: dict[tuple[str, int, float], tuple[Array, Array]] = {}
         self._splits: dict[tuple[str, bytes, bytes], list] = {}
 
     def optimal_mu(self, protocol: str, links: np.ndarray, loss_db: Array, attack: Array) -> Array:
@@ -108,17 +108,18 @@ class OptimalMuTables:
             far = ~inside
             mu[far] = self._optimise(key[0], self._rows[key[1]], key[2], loss_db[far])
         if inside.any():
-            start, values = self._table(key, loss_db[inside])
-            grid = start + self.STEP_DB * np.arange(values.size)
+            grid, values = self._table(key, loss_db[inside])
             mu[inside] = np.interp(loss_db[inside], grid, values)
         return mu
 
-    def _table(self, key: tuple[str, int, float], loss_db: Array) -> tuple[float, Array]:
-        """The table for `key`, (re)built to cover `loss_db` if it does not yet."""
+    def _table(self, key: tuple[str, int, float], loss_db: Array) -> tuple[Array, Array]:
+        """(losses, optimal mu) of the table for `key`, (re)built to cover `loss_db` if it does
+        not yet."""
         low, high = float(loss_db.min()), float(loss_db.max())
         table = self._tables.get(key)
         if table is not None:
-            start, values = table
+            grid, values = table
+            start = float(grid[0])
             if start <= low and high <= start + self.STEP_DB * (values.size - 1):
                 return table
             low = min(low, start)
@@ -127,7 +128,7 @@ class OptimalMuTables:
         stop = min(high + self.MARGIN_DB, self.MAX_LOSS_DB + self.MARGIN_DB)
         grid = start + self.STEP_DB * np.arange(int(np.ceil((stop - start) / self.STEP_DB)) + 1)
         values = self._optimise(key[0], self._rows[key[1]], key[2], grid)
-        self._tables[key] = (float(start), values)
+        self._tables[key] = (grid, values)
         return self._tables[key]
 
     @property

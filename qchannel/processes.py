@@ -51,11 +51,17 @@ class OrnsteinUhlenbeck:
         self._rng = np.random.default_rng(int(seed))
         self.time_s = 0.0
         self.state = self._rng.standard_normal(size)  # start in the stationary law
+        self._last_dt_s = float("nan")  # never equal: the first step computes its coefficients
+        self._last_coefficients = (1.0, 0.0)
 
     def _coefficients(self, dt_s: float) -> tuple[float, float]:
+        if dt_s == self._last_dt_s:  # a fixed step (the usual case): checked and computed once
+            return self._last_coefficients
         dt = float(check_range("dt_s", dt_s, 0.0, np.inf, low_open=True))
         a = float(np.exp(-dt / self.correlation_time_s))
-        return a, float(np.sqrt(-np.expm1(-2.0 * dt / self.correlation_time_s)))
+        coefficients = a, float(np.sqrt(-np.expm1(-2.0 * dt / self.correlation_time_s)))
+        self._last_dt_s, self._last_coefficients = dt, coefficients
+        return coefficients
 
     def step(self, dt_s: float) -> float | NDArray[np.float64]:
         """Advance by dt_s seconds; returns the new value (float, or array of `size`)."""
