@@ -279,9 +279,12 @@ def ns3_step_overhead_us(config: object, calls: int = 2000) -> float:
         return (time.process_time() - started) / calls * 1e6
 
 
-def measure_physics(sizes: list[int], seed: int, steps: int = 50) -> list[tuple[int, float]]:
-    """(links, CPU ms per step) of LinkPhysics.advance + operating_points with drifting fibres:
-    the six-node scenario's 8 links, then the bench scenario of each size with its drift."""
+def measure_physics(sizes: list[int], seed: int, steps: int = 64) -> list[tuple[int, float, float]]:
+    """(links, CPU ms per step as the run does it, CPU ms per step one step at a time) of
+    LinkPhysics.advance + operating_points with drifting fibres: the six-node scenario's 8
+    links, then the bench scenario of each size with its drift. "As the run does it" samples the
+    drift `LinkPhysics.lookahead_steps` ahead and evaluates those steps in one call (the cost of
+    that call is spread over its steps); "one at a time" is `lookahead_steps = 1`."""
     from bridge.link_physics import LinkPhysics
     from bridge.scenario import load_plan
     from bridge.scenario_config import load_scenario
@@ -296,15 +299,19 @@ def measure_physics(sizes: list[int], seed: int, steps: int = 50) -> list[tuple[
     rows = []
     for config in configs:
         plan = load_plan(config)
-        physics = LinkPhysics(plan, seed=seed)
-        attack = np.zeros(len(plan.links))
-        physics.operating_points(attack)  # the first step builds the tables: not per-step cost
-        physics.advance(config.step_s)
-        started = time.process_time()
-        for _ in range(steps):
-            physics.operating_points(attack)
+        timed = []
+        for lookahead in (LinkPhysics.lookahead_steps, 1):
+            physics = LinkPhysics(plan, seed=seed)
+            physics.lookahead_steps = lookahead
+            attack = np.zeros(len(plan.links))
+            physics.operating_points(attack)  # the first step builds the tables: not per step
             physics.advance(config.step_s)
-        rows.append((len(plan.links), (time.process_time() - started) / steps * 1e3))
+            started = time.process_time()
+            for _ in range(steps):
+                physics.operating_points(attack)
+                physics.advance(config.step_s)
+            timed.append((time.process_time() - started) / steps * 1e3)
+        rows.append((len(plan.links), timed[0], timed[1]))
     return rows
 
 
@@ -423,8 +430,12 @@ def main() -> None:
             f"{run['ns3_step_overhead_us']:.0f} us)"
         )
     if physics is not None:
-        text = ", ".join(f"{links} links {ms:.2f} ms" for links, ms in physics)
-        print(f"   link physics per step (drifting fibre, CPU): {text}", flush=True)
+        text = ", ".join(f"{links} links {ms:.3f} ms ({one:.2f})" for links, ms, one in physics)
+        print(
+            "   link physics per step (drifting fibre, CPU; in brackets one step at a time): "
+            + text,
+            flush=True,
+        )
     wire = None if args.no_wire else measure_wire_path(args.wire_steps, 10, args.seed)
     if wire is not None:
         print(

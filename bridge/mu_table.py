@@ -101,6 +101,24 @@ class OptimalMuTables:
             self._splits[memo_key] = split
         return split
 
+    def covers(self, protocol: str, links: np.ndarray, loss_db: Array) -> bool:
+        """Whether `optimal_mu` (no attack) would answer from the tables as they are, building
+        or extending none."""
+        for key, chosen in self._split(protocol, links, np.zeros(links.size)):
+            loss = loss_db[chosen]
+            inside = loss[loss <= self.MAX_LOSS_DB]
+            if inside.size == 0:
+                continue
+            table = self._tables.get(key)
+            if table is None or not self._covered(table, float(inside.min()), float(inside.max())):
+                return False
+        return True
+
+    def _covered(self, table: tuple[Array, Array], low: float, high: float) -> bool:
+        grid, values = table
+        start = float(grid[0])
+        return start <= low and high <= start + self.STEP_DB * (values.size - 1)
+
     def _lookup(self, key: tuple[str, int, float], loss_db: Array) -> Array:
         inside = loss_db <= self.MAX_LOSS_DB
         mu = np.empty(loss_db.size)
@@ -118,10 +136,10 @@ class OptimalMuTables:
         low, high = float(loss_db.min()), float(loss_db.max())
         table = self._tables.get(key)
         if table is not None:
+            if self._covered(table, low, high):
+                return table
             grid, values = table
             start = float(grid[0])
-            if start <= low and high <= start + self.STEP_DB * (values.size - 1):
-                return table
             low = min(low, start)
             high = max(high, start + self.STEP_DB * (values.size - 1))
         start = self.STEP_DB * np.floor(max(low - self.MARGIN_DB, 0.0) / self.STEP_DB)

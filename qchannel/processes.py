@@ -70,6 +70,18 @@ class OrnsteinUhlenbeck:
         self.time_s += dt_s
         return self.state
 
+    def checkpoint(self) -> tuple:
+        """Everything `rewind` needs to bring the process back here (state and random stream):
+        a caller that sampled ahead can return to any step in between and step on from it."""
+        state = self.state if np.isscalar(self.state) else np.copy(self.state)
+        return self._rng.bit_generator.state, state, self.time_s
+
+    def rewind(self, checkpoint: tuple) -> None:
+        """Return to a `checkpoint`: the next steps and samples are the ones that followed it."""
+        rng_state, state, self.time_s = checkpoint
+        self._rng.bit_generator.state = rng_state
+        self.state = state if np.isscalar(state) else np.copy(state)
+
     def sample(self, n_steps: int, dt_s: float) -> NDArray[np.float64]:
         """The next n_steps values at spacing dt_s, shape (n_steps, *size); advances the state."""
         if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer) or n_steps < 1:

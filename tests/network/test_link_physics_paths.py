@@ -14,17 +14,14 @@ import numpy as np
 from bridge.link_physics import LinkPhysics
 from bridge.scenario import load_plan
 from qchannel import Detector, Source, db_to_transmittance, link_operating_point
-from tests.network._scenarios import scenario, write_topology
+from tests.network._scenarios import ring_with_relay_topology, scenario
 
 
 def _mixed_physics(tmp_path) -> LinkPhysics:
     """BB84 drifting (tabled mu), vacuum+weak, MDI through a relay, a still link (exact optimum)
     and one at a fixed intensity."""
-    nodes = [{"id": f"N{i}"} for i in range(5)] + [{"id": "R", "role": "relay"}]
-    pairs = [("N0", "N1"), ("N1", "N2"), ("N2", "R"), ("R", "N3"), ("N3", "N4"), ("N4", "N0")]
-    links = [{"a": a, "b": b, "length_km": 12.0 + 7.0 * i} for i, (a, b) in enumerate(pairs)]
     config = scenario(
-        write_topology(tmp_path / "mixed.yaml", nodes, links),
+        ring_with_relay_topology(tmp_path / "mixed.yaml", 5, 12.0, 7.0),
         link={"drift": {"sigma_db": 0.4, "correlation_time_s": 1.0}},
         links=[
             {"between": ["N1", "N2"], "protocol": "bb84-vacuum-weak"},
