@@ -225,8 +225,8 @@ def measure_run_path(steps: int) -> dict[str, float]:
     ns-3 is the C++ `QkdNetwork::Step` call (`_TimedNetwork`): the event loop plus applying
     the link inputs and copying the counters out, which `ns3_step_overhead_us` bounds.
     """
-    from bridge.network_runtime import NetworkRuntime
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.runtime import NetworkRuntime
     from experiments.run import run_scenario
 
     config = load_scenario(SIX_NODE, steps=steps)
@@ -285,9 +285,9 @@ def measure_physics(sizes: list[int], seed: int, steps: int = 64) -> list[tuple[
     links, then the bench scenario of each size with its drift. "As the run does it" samples the
     drift `LinkPhysics.lookahead_steps` ahead and evaluates those steps in one call (the cost of
     that call is spread over its steps); "one at a time" is `lookahead_steps = 1`."""
-    from bridge.link_physics import LinkPhysics
     from bridge.scenario import load_plan
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.link_physics import LinkPhysics
 
     six = load_scenario(SIX_NODE)
     configs = [six]

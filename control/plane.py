@@ -31,8 +31,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from bridge.scenario_config import ScenarioConfig, ScenarioError
-from bridge.scenario_plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
+from bridge.scenario.config import ScenarioConfig, ScenarioError
+from bridge.scenario.plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
 from control.abft import (
     AbftConfig,
     AbftCoordinator,
@@ -46,6 +46,8 @@ from control.abft import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from bridge.scenario import QkdScenario, StepResult
+
+Routes = tuple[tuple[int, ...], ...]  # a demand's routes, each a node path
 
 
 class ControlOutcome:
@@ -127,6 +129,8 @@ class ControlPlane:
             self.coordinator = BaselineCoordinator(abft_config)
         self.last: StepDecision | None = None
         self._pending_step: int | None = None
+        # routes per demand for the last trusted view (see apply_routes)
+        self._routes_memo: tuple[tuple[bytes, bytes], list[Routes | None]] | None = None
 
     @staticmethod
     def _quantities(config: ScenarioConfig) -> tuple[QuantityConfig, ...]:
@@ -251,12 +255,8 @@ class ControlPlane:
     def trusted_graph(self, decision: StepDecision) -> nx.Graph:
         """Trusted nodes with enough weight, joined by links the vote trusts."""
         graph = nx.Graph()
-        weights = decision.weights
-        keep = {
-            ns_node
-            for member, ns_node in enumerate(self.members)
-            if weights[member] >= self.node_weight_min and not decision.faulty[member]
-        }
+        kept = self._kept_mask(decision)
+        keep = {ns_node for member, ns_node in enumerate(self.members) if kept[member]}
         graph.add_nodes_from(keep)
         for link in self.plan.links:
             if decision.trusted[link.index] and link.a in keep and link.b in keep:
@@ -264,8 +264,34 @@ class ControlPlane:
         return graph
 
     def apply_routes(self, scenario: QkdScenario, decision: StepDecision) -> int:
-        graph = self.trusted_graph(decision)
+        """Offer every demand its routes over the trusted graph; returns how many changed.
+
+        The routes are a pure function of which nodes are kept and which links are trusted
+        (lengths are fixed), and that view changes only when trust does: consecutive decisions
+        that trust the same nodes and links reuse the routes computed for the first of them
+        (at 50 nodes the disjoint-route search was ~60 ms per step)."""
+        key = (self._kept_mask(decision).tobytes(), np.asarray(decision.trusted, bool).tobytes())
+        if self._routes_memo is None or self._routes_memo[0] != key:
+            self._routes_memo = (key, self._trusted_routes(decision))
         changed = 0
+        for demand, routes in zip(self.plan.demands, self._routes_memo[1], strict=True):
+            if routes is not None:
+                # t is the demand's own: with fewer routes than t the scenario applies the
+                # demand's `when_short` and records it (routes_short, threshold_lowered,
+                # reroutes_refused); unchanged routes are offered too, so that record follows
+                # the trusted graph.
+                changed += scenario.set_demand_routes(demand.index, routes)
+        return changed
+
+    def _kept_mask(self, decision: StepDecision) -> np.ndarray:
+        """Members whose weight and diagnosis keep them in the trusted graph."""
+        weights = np.asarray(decision.weights, dtype=float)
+        return (weights >= self.node_weight_min) & ~np.asarray(decision.faulty, dtype=bool)
+
+    def _trusted_routes(self, decision: StepDecision) -> list[Routes | None]:
+        """Each demand's routes over the trusted graph (None: no trusted path, keep its routes)."""
+        graph = self.trusted_graph(decision)
+        out: list[Routes | None] = []
         for demand in self.plan.demands:
             # The demand's own ends always stay in (an end cannot route around itself).
             sub = graph.copy()
@@ -281,16 +307,12 @@ class ControlPlane:
                 ):
                     sub.add_edge(link.a, link.b, length_km=link.length_km)
             if not nx.has_path(sub, demand.src, demand.dst):
-                continue  # nothing trusted left: keep the current routes
-            if demand.paths > 1:
-                routes = node_disjoint_routes(sub, demand.src, demand.dst, demand.paths)
+                out.append(None)  # nothing trusted left: keep the current routes
+            elif demand.paths > 1:
+                out.append(node_disjoint_routes(sub, demand.src, demand.dst, demand.paths))
             else:
-                routes = k_shortest_routes(sub, demand.src, demand.dst, 1)
-            # t is the demand's own: with fewer routes than t the scenario applies the demand's
-            # `when_short` and records it (routes_short, threshold_lowered, reroutes_refused);
-            # unchanged routes are offered too, so that record follows the trusted graph.
-            changed += scenario.set_demand_routes(demand.index, routes)
-        return changed
+                out.append(k_shortest_routes(sub, demand.src, demand.dst, 1))
+        return out
 
     # tables -----------------------------------------------------------------------------
     def node_columns(self, decision: StepDecision | None) -> dict[str, np.ndarray]:

@@ -29,8 +29,8 @@ MODES = ("baseline", "abft")
 
 
 def dump(out: Path, steps: int) -> None:
-    from bridge.metrics import read_run
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.metrics import read_run
     from experiments.run import run_scenario
 
     data: dict[str, Any] = {}

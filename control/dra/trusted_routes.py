@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bridge.scenario_plan import PlannedDemand, ScenarioPlan
+    from bridge.scenario.plan import PlannedDemand, ScenarioPlan
     from control.plane import ControlPlane
 
 Route = tuple[int, ...]

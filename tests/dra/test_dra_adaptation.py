@@ -26,7 +26,7 @@ STEPS = 25
 def _env(routing: str = "agent", onset=(0.3, 0.8), steps: int = STEPS, **reward):
     """six-node-random with an early onset (so trust changes within a short episode)."""
     from bridge.env import QkdNetworkEnv
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
 
     config = load_scenario(RANDOM)
     behaviour = config.byzantine.behaviour.model_copy(

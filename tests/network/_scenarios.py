@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from bridge.scenario_config import ScenarioConfig, parse_scenario
+from bridge.scenario.config import ScenarioConfig, parse_scenario
 
 FAST_LINK = {"frame_pulses": 1_000_000, "block_size_bits": 20_000}
 

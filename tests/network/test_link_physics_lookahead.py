@@ -15,8 +15,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bridge.link_physics import LinkPhysics
 from bridge.scenario import load_plan
+from bridge.scenario.link_physics import LinkPhysics
 from tests.network._scenarios import ring_with_relay_topology, scenario
 
 

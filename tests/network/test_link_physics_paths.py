@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridge.link_physics import LinkPhysics
 from bridge.scenario import load_plan
+from bridge.scenario.link_physics import LinkPhysics
 from qchannel import Detector, Source, db_to_transmittance, link_operating_point
 from tests.network._scenarios import ring_with_relay_topology, scenario
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from bridge.mu_table import OptimalMuTables, optimal_mu
-from bridge.scenario_plan import ScenarioPlan
+from bridge.scenario.mu_table import OptimalMuTables, optimal_mu
+from bridge.scenario.plan import ScenarioPlan
 
 Array = NDArray[np.float64]
 

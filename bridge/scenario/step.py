@@ -18,15 +18,14 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from bridge.link_physics import LinkPhysics, LinkPoints
-from bridge.network_runtime import NetworkRuntime
 from bridge.ns3_runtime import load_ns
-from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario
-from bridge.scenario_cost import check_cost
-from bridge.scenario_plan import ScenarioPlan, plan_scenario
-from bridge.watchdog import default_stall_s, watching
-from control.abft.errors import SharingError
-from control.abft.sharing import check_threshold
+from bridge.scenario.config import ScenarioConfig, ScenarioError, load_scenario
+from bridge.scenario.cost import check_cost
+from bridge.scenario.link_physics import LinkPhysics, LinkPoints
+from bridge.scenario.plan import ScenarioPlan, plan_scenario
+from bridge.scenario.runtime import NetworkRuntime
+from bridge.scenario.sharing_policy import SharingError, check_threshold
+from bridge.scenario.watchdog import default_stall_s, watching
 
 
 class ControlOutcome(Protocol):
@@ -162,7 +161,7 @@ class StepResult:
 
 def load_plan(config: ScenarioConfig) -> ScenarioPlan:
     """Read the scenario's topology and plan the network (no ns-3 involved)."""
-    from bridge.scenario_cost import check_synthetic_size, check_topology_size
+    from bridge.scenario.cost import check_synthetic_size, check_topology_size
     from bridge.topology import load_topology
 
     check_synthetic_size(config)  # before a huge synthetic graph is drawn
@@ -189,7 +188,8 @@ class QkdScenario:
         """Build `config` in ns-3 (its topology is read unless a ready `plan` is given).
 
         `watchdog_s`: wall seconds a step may go without simulated progress before the process
-        stops with one line (bridge.watchdog; default $QKDNET_WATCHDOG_S or 300 s, 0 = off)."""
+        stops with one line (bridge.scenario.watchdog; default $QKDNET_WATCHDOG_S or 300 s,
+        0 = off)."""
         self.config = config
         self.watchdog_s = default_stall_s() if watchdog_s is None else watchdog_s
         self.seed = config.seed if seed is None else int(seed)
@@ -320,7 +320,7 @@ class QkdScenario:
             flat.extend(route)
             flat.append(-1)
         array = np.asarray(flat, dtype=np.int32)
-        from bridge.network_runtime import _cpp_errors_as_value_errors
+        from bridge.scenario.runtime import _cpp_errors_as_value_errors
 
         with _cpp_errors_as_value_errors():
             self.runtime.network.SetDemandRoutes(
@@ -342,7 +342,7 @@ class QkdScenario:
             raise ValueError(f"protocol must be one of {sorted(PROTOCOL_CODES)}, not {protocol!r}")
         if protocol == "mdi" and self.plan.links[link].relay is None:
             raise ValueError(f"link {link} has no relay node: it cannot run MDI-QKD")
-        from bridge.network_runtime import _cpp_errors_as_value_errors
+        from bridge.scenario.runtime import _cpp_errors_as_value_errors
 
         with _cpp_errors_as_value_errors():
             self.runtime.network.SetLinkProtocol(link, PROTOCOL_CODES[protocol])
