@@ -96,6 +96,7 @@ class ControlPlane:
         self.plan = plan
         self.mode = config.control.mode
         self.reroute = reroute and self.mode == "abft"
+        self.in_simulated_time = self.mode == "abft"  # the baseline sends no consensus traffic
         self.node_weight_min = node_weight_min
         self.members = [node.index for node in plan.nodes if node.trusted]
         self._member_of = {ns_node: i for i, ns_node in enumerate(self.members)}
@@ -103,6 +104,8 @@ class ControlPlane:
         self._observers = np.zeros((len(self.members), len(plan.links)), dtype=bool)
         for k, (a, b) in enumerate(endpoints):
             self._observers[a, k] = self._observers[b, k] = True
+        # the member at each link's A and B end: every report of a step is filled in one go
+        self._ends = np.array(endpoints, dtype=np.int64).reshape(-1, 2).T
         abft_config = AbftConfig(
             n_nodes=len(self.members),
             link_endpoints=endpoints,
@@ -186,23 +189,25 @@ class ControlPlane:
         qber_b = result.link("reported_qber_b")
         buffer_a = result.link("reported_buffer_a_bits")
         buffer_b = result.link("reported_buffer_b_bits")
-        reports = {}
-        for member, ns_node in enumerate(self.members):
-            qber = np.full(n_links, np.nan)
-            buffers = np.full(n_links, np.nan)
-            for link in self.plan.links:
-                if link.a == ns_node:
-                    qber[link.index], buffers[link.index] = qber_a[link.index], buffer_a[link.index]
-                elif link.b == ns_node:
-                    qber[link.index], buffers[link.index] = qber_b[link.index], buffer_b[link.index]
-            seen = self._observers[member]
-            votes = np.where(
-                seen & ~np.isnan(qber), np.where(qber <= expected + margin, 1, -1), 0
-            ).astype(np.int64)
-            reports[member] = NodeReport(
-                member, result.step, {"qber": qber, "buffer_bits": buffers}, votes
+        bound = expected + margin
+        # one row per member: what it says about each link (NaN where it is no end of it)
+        shape = (len(self.members), n_links)
+        qber, buffers = np.full(shape, np.nan), np.full(shape, np.nan)
+        links = np.arange(n_links)
+        qber[self._ends[0], links], buffers[self._ends[0], links] = qber_a, buffer_a
+        qber[self._ends[1], links], buffers[self._ends[1], links] = qber_b, buffer_b
+        seen = self._observers & ~np.isnan(qber)
+        votes = np.where(seen, np.where(qber <= bound, 1, -1), 0).astype(np.int64)
+        reports = {
+            member: NodeReport(
+                member,
+                result.step,
+                {"qber": qber[member], "buffer_bits": buffers[member]},
+                votes[member],
             )
-        measured = MeasuredInputs(result.link("step_qber"), expected, expected + margin)
+            for member in range(shape[0])
+        }
+        measured = MeasuredInputs(result.link("step_qber"), expected, bound)
         return reports, measured
 
     # the per-step protocol --------------------------------------------------------------

@@ -52,8 +52,19 @@ class LinkPhysics:
     #: before the tables). A still link is optimised exactly, once (operating points are cached).
     tabulate_mu = True
 
+    #: Steps of fibre and source-rate drift sampled ahead, whose operating points are then
+    #: computed in one call (1: one step at a time; free-space fading is always stepped).
+    lookahead_steps = 16
+    #: ... but no more steps than keep a call's arrays this long (links x steps): past it the
+    #: arrays leave the CPU caches and one call costs more than the steps one at a time; and
+    #: fewer than `lookahead_min_steps` do not pay (bench_floor: 1973 links gained nothing
+    #: from 4 steps at once).
+    lookahead_elements = 8192
+    lookahead_min_steps = 8
+
     def __init__(self, plan: ScenarioPlan, seed: int) -> None:
         from qchannel import get_preset
+        from qchannel.operating_point import check_link_inputs
 
         links = plan.links
         n = len(links)
@@ -105,6 +116,17 @@ class LinkPhysics:
             self.arm_a_km, length, out=np.full_like(length, 0.5), where=length > 0
         )
         self.mu = np.full(n, np.nan)
+        # The hardware qchannel reads, by its argument names; checked once here, so that every
+        # step may ask qchannel's unchecked entry point.
+        self._hardware = {
+            "efficiency": self.detector_efficiency,
+            "dark_count_probability": self.dark_count_probability,
+            "misalignment_error": self.misalignment_error,
+            "decoy_mu": self.decoy_mu,
+            "ec_inefficiency": self.ec_inefficiency,
+            "basis_sifting": self.basis_sifting,
+        }
+        check_link_inputs(repetition_rate_hz=self.nominal_pulse_rate_hz, **self._hardware)
         self._mu_tables = OptimalMuTables(
             np.column_stack(
                 [
@@ -119,6 +141,10 @@ class LinkPhysics:
             optimal_mu,
         )
         self._cache: tuple[tuple, LinkPoints] | None = None
+        self._groups_cache: tuple[tuple, list[tuple[str, str, np.ndarray]]] | None = None
+        self._window: _Window | None = None
+        self._batch: _Batch | None = None
+        self._held: tuple | None = None  # intensities, protocols, attack at the previous call
         self._drift = _OuGroups(
             [h.drift.sigma_db for h in hw], [h.drift.correlation_time_s for h in hw], seed, 1
         )
@@ -143,26 +169,84 @@ class LinkPhysics:
 
     # state -------------------------------------------------------------------------------
     def advance(self, dt_s: float) -> None:
-        """Move the channel processes on by dt_s."""
-        self._drift.step(dt_s)
-        self._fading.step(dt_s)
-        self._rate_drift.step(dt_s)
-        self._update_losses()
+        """Move the channel processes on by dt_s.
+
+        Drifting channels are sampled `lookahead_steps` ahead (one call per process, the same
+        values step by step calls give) so that `operating_points` can evaluate those steps in
+        one call; the processes are rewound if the step length changes in between."""
+        window = self._window
+        if not self._looks_ahead():
+            if window is not None:  # look-ahead turned off: back to the step it was at
+                self._rewind(window)
+                self._window = None
+            self._drift.step(dt_s)
+            self._fading.step(dt_s)
+            self._rate_drift.step(dt_s)
+            self._update_losses()
+            if self._rate_drift.groups:
+                factor = np.maximum(1.0 + self._rate_drift.offset, 0.1)
+                self.pulse_rate_hz = self.nominal_pulse_rate_hz * factor
+            return
+        if window is not None and window.dt_s == dt_s and window.row + 1 < window.rows:
+            window.row += 1
+        else:
+            if window is not None:
+                self._rewind(window)  # a new step length: back to where step by step would be
+            window = self._window = self._sample_ahead(dt_s)
+        self._arm_loss_db = (window.arm_a[window.row], window.arm_b[window.row])
+        self._loss_db = window.loss[window.row]
         if self._rate_drift.groups:
-            factor = np.maximum(1.0 + self._rate_drift.offset, 0.1)
-            self.pulse_rate_hz = self.nominal_pulse_rate_hz * factor
+            self.pulse_rate_hz = window.pulse_rate_hz[window.row]
+
+    def _looks_ahead(self) -> bool:
+        """Channels sampled ahead: drifting ones, unless a free-space link fades (its process
+        is stepped per link) or look-ahead is off (or too long to pay off)."""
+        drifting = bool(self._drift.groups or self._rate_drift.groups)
+        rows = self._lookahead_rows()
+        long_enough = rows > 1 and rows >= self.lookahead_min_steps
+        return drifting and long_enough and not self._fading.processes
+
+    def _lookahead_rows(self) -> int:
+        fit = int(self.lookahead_elements) // max(self.n_links, 1)
+        return max(1, min(int(self.lookahead_steps), fit))
+
+    def _sample_ahead(self, dt_s: float) -> _Window:
+        rows = self._lookahead_rows()
+        checkpoints = (self._drift.checkpoint(), self._rate_drift.checkpoint())
+        arm_a, arm_b, loss = self._fibre_losses(self._drift.ahead(rows, dt_s))
+        rate_offset = self._rate_drift.ahead(rows, dt_s)
+        rate = self.nominal_pulse_rate_hz * np.maximum(1.0 + rate_offset, 0.1)
+        return _Window(dt_s, rows, 0, checkpoints, arm_a, arm_b, loss, rate)
+
+    def _rewind(self, window: _Window) -> None:
+        """Processes back to the window's current step (they were sampled to its end)."""
+        if window.row + 1 == window.rows:
+            return  # they are there already
+        for groups, checkpoint in zip(
+            (self._drift, self._rate_drift), window.checkpoints, strict=True
+        ):
+            groups.rewind(checkpoint)
+            for _ in range(window.row + 1):
+                groups.step(window.dt_s)
 
     def _update_losses(self) -> None:
         """Recompute the losses from the channel processes; they change only in `advance`, and
         the step reads them several times (cache key, operating points, records)."""
+        arm_a, arm_b, fibre = self._fibre_losses(self._drift.offset)
+        self._arm_loss_db = (arm_a, arm_b)
+        if self._fading.processes:
+            free = self._fading.loss_db
+            self._loss_db = np.where(np.isnan(free), fibre, free)
+        else:
+            self._loss_db = fibre  # no free-space link
+
+    def _fibre_losses(self, drift_db: Array) -> tuple[Array, Array, Array]:
+        """(arm A, arm B, total) fibre loss for drift offsets (links, or steps x links)."""
         share_a = self._arm_a_share
-        drift = self._drift.offset
-        base_a = self.attenuation_db_per_km * self.arm_a_km + drift * share_a
-        base_b = self.attenuation_db_per_km * self.arm_b_km + drift * (1.0 - share_a)
-        self._arm_loss_db = (np.maximum(base_a, 0.0), np.maximum(base_b, 0.0))
-        fibre = self._arm_loss_db[0] + self._arm_loss_db[1] + self.insertion_loss_db
-        free = self._fading.loss_db
-        self._loss_db = np.where(np.isnan(free), fibre, free)
+        base_a = self.attenuation_db_per_km * self.arm_a_km + drift_db * share_a
+        base_b = self.attenuation_db_per_km * self.arm_b_km + drift_db * (1.0 - share_a)
+        arm_a, arm_b = np.maximum(base_a, 0.0), np.maximum(base_b, 0.0)
+        return arm_a, arm_b, arm_a + arm_b + self.insertion_loss_db
 
     def arm_loss_db(self) -> tuple[Array, Array]:
         """Fibre loss of each arm (A side, B side) now, drift shared in proportion to length."""
@@ -190,113 +274,246 @@ class LinkPhysics:
         """Every link's operating point now, with `intercept_fraction` of pulses attacked.
 
         The result is reused while nothing it depends on changed (a static channel costs one
-        optimisation per scenario, not one per step).
+        optimisation per scenario, not one per step). While the channel drifts and the rest
+        stays as it was at the previous call (intensities, protocols, attack), the points of
+        every step sampled ahead are computed in one call and read back step by step: each is
+        used only if everything it depends on is exactly what this step has.
         """
         n = self.n_links
         attack = np.zeros(n) if intercept_fraction is None else np.asarray(intercept_fraction)
-        key = (
-            self.loss_db.tobytes(),
+        held = (
             self.fixed_mu.tobytes(),
             tuple(self.protocol),
             attack.astype(np.float64).tobytes(),
-            self.pulse_rate_hz.tobytes(),
+            bool(self.tabulate_mu),
         )
+        key = (self.loss_db.tobytes(), *held, self.pulse_rate_hz.tobytes())
         if self._cache is not None and self._cache[0] == key:
             self.mu = self._cache[1].mu
             return self._cache[1]
-        points = self._compute(attack)
+        points = self._from_batch(key)
+        if points is None:
+            window = self._window if self._looks_ahead() else None
+            if window is not None and held == self._held and self._tables_cover(window, attack):
+                points = self._compute_ahead(window, attack, held, key)
+            else:
+                rows = self._compute(
+                    attack,
+                    self.loss_db[None],
+                    (self._arm_loss_db[0][None], self._arm_loss_db[1][None]),
+                    self.pulse_rate_hz[None],
+                )
+                points = _row_points(rows, 0, attack)
+        self._held = held
         self._cache = (key, points)
+        self.mu = points.mu
         return points
 
-    def _compute(self, attack: Array) -> LinkPoints:
-        n = self.n_links
-        out = {
-            name: np.zeros(n)
-            for name in ("gain", "qber", "sifting_ratio", "secret_fraction", "mu", "rate")
-        }
-        qber_clean = np.zeros(n)
+    def _from_batch(self, key: tuple) -> LinkPoints | None:
+        """This step's points from the batch computed ahead, if it holds them for exactly `key`."""
+        batch, window = self._batch, self._window
+        if batch is None or window is None or batch.window is not window:
+            return None
+        r = window.row - batch.first
+        if not 0 <= r < batch.loss.shape[0]:
+            return None
+        row_key = (batch.loss[r].tobytes(), *batch.held, batch.pulse_rate_hz[r].tobytes())
+        return _row_points(batch.rows, r, batch.attack) if row_key == key else None
+
+    def _tables_cover(self, window: _Window, attack: Array) -> bool:
+        """Whether the mu tables already cover the window's remaining losses: a batch must not
+        build or extend a table earlier than step by step would (that moves the grid)."""
+        loss = window.loss[window.row :]
+        for protocol, mode, idx in self._groups():
+            if mode == "tabled" and not self._mu_tables.covers(
+                protocol, np.tile(idx, loss.shape[0]), loss[:, idx].ravel()
+            ):
+                return False
+        return True
+
+    def _compute_ahead(self, window: _Window, attack: Array, held: tuple, key: tuple):
+        first = window.row
+        loss = window.loss[first:]
+        rate = window.pulse_rate_hz[first:]
+        if not self._rate_drift.groups:  # the rate the links have now, as step by step uses
+            rate = np.broadcast_to(self.pulse_rate_hz, loss.shape).copy()
+        rows = self._compute(attack, loss, (window.arm_a[first:], window.arm_b[first:]), rate)
+        self._batch = _Batch(window, first, held, attack.copy(), loss, rate, rows)
+        points = self._from_batch(key)
+        assert points is not None, "a batch computed for this step holds its points"
+        return points
+
+    def _groups(self) -> list[tuple[str, str, np.ndarray]]:
+        """(protocol, how its intensity is chosen, link indices) of every non-empty group.
+
+        "tabled": optimal mu read from the tables (BB84 links whose channel moves);
+        "optimal": optimised exactly (still links, MDI links); "fixed": set by an action.
+        Rebuilt only when a protocol, a fixed intensity or `tabulate_mu` changed."""
         optimal_mu = np.isnan(self.fixed_mu)
+        key = (tuple(self.protocol), optimal_mu.tobytes(), bool(self.tabulate_mu))
+        if self._groups_cache is not None and self._groups_cache[0] == key:
+            return self._groups_cache[1]
         tabled = optimal_mu & self._point_moves & (self.protocol != "mdi") & self.tabulate_mu
-        fields = ("gain", "qber", "sifting_ratio", "secret_fraction")
+        groups = []
         for protocol in ("bb84-decoy", "bb84-vacuum-weak", "mdi"):
-            for optimal, chosen in ((True, tabled), (True, optimal_mu & ~tabled), (False, None)):
-                mine = self.protocol == protocol
-                mine &= ~optimal_mu if chosen is None else chosen
-                idx = np.flatnonzero(mine)
-                if idx.size == 0:
-                    continue
-                # The intensity is chosen for the clean channel: the source does not know that
-                # someone taps the fibre (optimising against the attack would leak it). The
-                # attacked links then run at that intensity under the attack.
-                clean_attack = np.zeros(idx.size)
-                mu = None
-                if chosen is tabled:
-                    mu = self._mu_tables.optimal_mu(protocol, idx, self.loss_db[idx], clean_attack)
-                clean = self._evaluate(protocol, idx, clean_attack, optimal, mu)
-                for name in fields:
-                    out[name][idx] = getattr(clean, name)
-                out["mu"][idx] = clean.mu
-                out["rate"][idx] = clean.key_rate_bits_per_pulse
-                qber_clean[idx] = clean.qber
-                hit = np.flatnonzero(attack[idx] > 0.0)
+            mine = self.protocol == protocol
+            for mode, chosen in (
+                ("tabled", tabled),
+                ("optimal", optimal_mu & ~tabled),
+                ("fixed", ~optimal_mu),
+            ):
+                idx = np.flatnonzero(mine & chosen)
+                if idx.size:
+                    groups.append((protocol, mode, idx))
+        self._groups_cache = (key, groups)
+        return groups
+
+    def _compute(
+        self, attack: Array, loss: Array, arms: tuple[Array, Array], pulse_rate_hz: Array
+    ) -> dict[str, Array]:
+        """Operating points of every link for `steps` channel states at once: (steps, links)
+        arrays by field (`loss` etc. are (steps, links)); one qchannel call per group."""
+        steps, n = loss.shape
+        out = {name: np.zeros((steps, n)) for name in _ROW_FIELDS}
+        channel = (loss, arms[0], arms[1], pulse_rate_hz)
+        for protocol, mode, idx in self._groups():
+            # The intensity is chosen for the clean channel: the source does not know that
+            # someone taps the fibre (optimising against the attack would leak it). The
+            # attacked links then run at that intensity under the attack.
+            k = idx.size
+            hit = np.flatnonzero(attack[idx] > 0.0)
+            links = idx[hit]
+            clean_links, tapped_links = np.tile(idx, steps), np.tile(links, steps)
+            clean_channel = [c[:, idx].ravel() for c in channel]
+            tapped_channel = [c[:, links].ravel() for c in channel]
+            tapped_attack = np.tile(attack[links], steps)
+            if mode == "optimal":
+                clean = self._evaluate(
+                    protocol, clean_links, np.zeros(steps * k), None, clean_channel
+                )
+                clean_mu = clean.mu
+                parts = [(clean, idx, slice(None))]
                 if hit.size:
-                    links = idx[hit]
-                    point = self._evaluate(
-                        protocol, links, attack[links], False, np.asarray(clean.mu)[hit]
+                    attacked = self._evaluate(
+                        protocol,
+                        tapped_links,
+                        tapped_attack,
+                        clean_mu.reshape(steps, k)[:, hit].ravel(),
+                        tapped_channel,
                     )
-                    for name in fields:
-                        out[name][links] = getattr(point, name)
-                    out["rate"][links] = point.key_rate_bits_per_pulse
-        self.mu = out["mu"]
-        return LinkPoints(
-            gain=np.clip(out["gain"], 0.0, 1.0),
-            qber=np.clip(out["qber"], 0.0, 0.5),
-            sifting_ratio=out["sifting_ratio"],
-            secret_fraction=out["secret_fraction"],
-            pulse_rate_hz=self.pulse_rate_hz.copy(),
-            loss_db=self.loss_db.copy(),
-            mu=out["mu"],
-            key_rate_bits_per_pulse=out["rate"],
-            intercept_fraction=attack.astype(np.float64),
-            qber_no_attack=np.clip(qber_clean, 0.0, 0.5),
-        )
+                    parts.append((attacked, links, slice(None)))
+            else:
+                # the intensity is known before evaluating: clean and attacked links in one call
+                if mode == "tabled":
+                    clean_mu = self._mu_tables.optimal_mu(
+                        protocol, clean_links, clean_channel[0], np.zeros(steps * k)
+                    )
+                else:
+                    clean_mu = np.tile(self.fixed_mu[idx], steps)
+                both = self._evaluate(
+                    protocol,
+                    np.concatenate([clean_links, tapped_links]),
+                    np.concatenate([np.zeros(steps * k), tapped_attack]),
+                    np.concatenate([clean_mu, clean_mu.reshape(steps, k)[:, hit].ravel()]),
+                    [np.concatenate(p) for p in zip(clean_channel, tapped_channel, strict=True)],
+                )
+                parts = [(both, idx, slice(0, steps * k)), (both, links, slice(steps * k, None))]
+            out["mu"][:, idx] = np.reshape(clean_mu, (steps, k))
+            out["qber_no_attack"][:, idx] = parts[0][0].qber[parts[0][2]].reshape(steps, k)
+            for point, where, part in parts:
+                for name, field in _POINT_FIELDS.items():
+                    out[name][:, where] = getattr(point, field)[part].reshape(steps, where.size)
+        out["gain"] = np.clip(out["gain"], 0.0, 1.0)
+        out["qber"] = np.clip(out["qber"], 0.0, 0.5)
+        out["qber_no_attack"] = np.clip(out["qber_no_attack"], 0.0, 0.5)
+        out["pulse_rate_hz"], out["loss_db"] = pulse_rate_hz, loss
+        return out
 
     def _evaluate(
         self,
         protocol: str,
         idx: np.ndarray,
         attack: Array,
-        optimal: bool,
-        mu: Array | None = None,
+        mu: Array | None,
+        channel: list[Array],
     ):
-        """Operating points of links `idx`: at `mu` if given, else optimal or their fixed mu."""
-        from qchannel import Detector, Source, db_to_transmittance, link_operating_point
+        """Operating points of links `idx` (repeats allowed: one per step) under `attack` in
+        `channel` (their loss, arm A and B losses, pulse rate): at `mu`, or the optimal when None.
 
-        detector = Detector(
-            efficiency=self.detector_efficiency[idx],
-            dark_count_probability=self.dark_count_probability[idx],
-        )
-        source = Source(
-            repetition_rate_hz=self.pulse_rate_hz[idx],
-            signal_mu=mu if mu is not None else (None if optimal else self.fixed_mu[idx]),
-            decoy_mu=self.decoy_mu[idx],
-        )
-        common = dict(
-            detector=detector,
-            misalignment_error=self.misalignment_error[idx],
-            source=source,
-            ec_inefficiency=self.ec_inefficiency[idx],
-            basis_sifting=self.basis_sifting[idx],
-            intercept_resend_fraction=attack,
+        qchannel's unchecked entry: the hardware was checked once in `__init__`, the losses are
+        >= 0 by construction, attack fractions come from the checked scenario and intensities
+        from the optimiser or `set_mu` (checked there). Re-checking all of it every step was
+        most of the physics' cost on a small network."""
+        from qchannel.channels import db_to_transmittance_unchecked as transmittance
+        from qchannel.operating_point import link_operating_point_unchecked
+
+        loss, arm_a, arm_b, pulse_rate_hz = channel
+        common = {name: values[idx] for name, values in self._hardware.items()}
+        common.update(
+            repetition_rate_hz=pulse_rate_hz, intercept_resend_fraction=attack, signal_mu=mu
         )
         if protocol == "mdi":
-            arm_a, arm_b = self.arm_loss_db()
             half = self.insertion_loss_db[idx] / 2.0
-            t_a = db_to_transmittance(arm_a[idx] + half)
-            t_b = db_to_transmittance(arm_b[idx] + half)
-            return link_operating_point(protocol, arm_transmittances=(t_a, t_b), **common)
-        transmittance = db_to_transmittance(self.loss_db[idx])
-        return link_operating_point(protocol, channel_transmittance=transmittance, **common)
+            arms = (transmittance(arm_a + half), transmittance(arm_b + half))
+            return link_operating_point_unchecked(protocol, arm_transmittances=arms, **common)
+        return link_operating_point_unchecked(
+            protocol, channel_transmittance=transmittance(loss), **common
+        )
+
+
+#: LinkPoints fields computed per row, and where they come from in qchannel's OperatingPoint.
+_POINT_FIELDS = {
+    "gain": "gain",
+    "qber": "qber",
+    "sifting_ratio": "sifting_ratio",
+    "secret_fraction": "secret_fraction",
+    "key_rate_bits_per_pulse": "key_rate_bits_per_pulse",
+}
+_ROW_FIELDS = (*_POINT_FIELDS, "mu", "qber_no_attack")
+
+
+def _row_points(rows: dict[str, Array], r: int, attack: Array) -> LinkPoints:
+    """Step `r` of `LinkPhysics._compute`'s arrays as the step's LinkPoints."""
+    return LinkPoints(
+        gain=rows["gain"][r],
+        qber=rows["qber"][r],
+        sifting_ratio=rows["sifting_ratio"][r],
+        secret_fraction=rows["secret_fraction"][r],
+        pulse_rate_hz=rows["pulse_rate_hz"][r].copy(),
+        loss_db=rows["loss_db"][r].copy(),
+        mu=rows["mu"][r],
+        key_rate_bits_per_pulse=rows["key_rate_bits_per_pulse"][r],
+        intercept_fraction=attack.astype(np.float64),
+        qber_no_attack=rows["qber_no_attack"][r],
+    )
+
+
+@dataclass
+class _Window:
+    """Channel states of the next `rows` steps of `dt_s`, sampled ahead; `row` is now."""
+
+    dt_s: float
+    rows: int
+    row: int
+    checkpoints: tuple  # the drift and rate-drift processes before the first row
+    arm_a: Array
+    arm_b: Array
+    loss: Array
+    pulse_rate_hz: Array
+
+
+@dataclass
+class _Batch:
+    """Operating points computed for the window's rows from `first` on, for `held` (intensities,
+    protocols, attack) as they were; each row is used only under exactly its inputs."""
+
+    window: _Window
+    first: int
+    held: tuple
+    attack: Array
+    loss: Array
+    pulse_rate_hz: Array
+    rows: dict[str, Array]
 
 
 class _OuGroups:
@@ -327,6 +544,21 @@ class _OuGroups:
     def step(self, dt_s: float) -> None:
         for _, process in self.groups:
             process.step(dt_s)
+
+    def ahead(self, steps: int, dt_s: float) -> Array:
+        """Offsets of the next `steps` steps of dt_s, (steps, links): one `sample` per process,
+        bit for bit what as many `step` calls give; the processes end at the last one."""
+        offset = np.zeros((steps, self.n))
+        for idx, process in self.groups:
+            offset[:, idx] = self.sigma[idx] * process.sample(steps, dt_s)
+        return offset
+
+    def checkpoint(self) -> list[tuple]:
+        return [process.checkpoint() for _, process in self.groups]
+
+    def rewind(self, checkpoints: list[tuple]) -> None:
+        for (_, process), checkpoint in zip(self.groups, checkpoints, strict=True):
+            process.rewind(checkpoint)
 
 
 class _FadingGroups:

@@ -46,6 +46,10 @@ class StepControl(Protocol):
     Why a protocol: the scenario layer must not know the control layer (the runner or the env
     composes the two); it only needs these three calls, in this order, each step."""
 
+    #: Whether `run_consensus` sends messages through ns-3 (this step's link inputs must then
+    #: hold before it runs); False for a control plane that decides without simulated time.
+    in_simulated_time: bool
+
     def begin(self, result: StepResult) -> None:
         """Start agreeing on the previous step's result."""
 
@@ -197,6 +201,8 @@ class QkdScenario:
         self._start_ns = int(self.runtime.network.GetNowNs())
         self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
         self._thresholds = np.array([d.threshold for d in self.plan.demands], dtype=np.int64)
+        self._thresholds_planned = self._thresholds.copy()
+        self._paths_planned = np.array([d.paths for d in self.plan.demands], dtype=np.int64)
         # Routes the last reroute offered per demand, and reroutes refused for having fewer
         # routes than the demand's threshold (its t is never lowered to fit).
         self._offered_routes = np.array([d.paths for d in self.plan.demands], dtype=np.int64)
@@ -376,7 +382,8 @@ class QkdScenario:
         for field in ("gain", "qber", "sifting_ratio", "secret_fraction", "pulse_rate_hz"):
             self.runtime.link_input(field)[:] = getattr(point, field)
         if self.control is not None and self._last_result is not None:
-            self.runtime.apply_inputs()  # this step's inputs already hold during the consensus
+            if self.control.in_simulated_time:  # else `runtime.step` applies them just as well
+                self.runtime.apply_inputs()  # this step's inputs already hold during the consensus
             self.control.begin(self._last_result)
             self.control.run_consensus(until_ns=target_ns - 1000)  # until 1 us before the end
         now_ns = int(self.runtime.network.GetNowNs())
@@ -424,11 +431,8 @@ class QkdScenario:
         # Sharing as planned vs now: n the scenario configured, how many routes the last
         # reroute found short of it, how far t is below the planned t, and reroutes refused
         # for having fewer routes than t.
-        planned = self.plan.demands
-        demands["paths_configured"] = np.array([d.paths for d in planned], np.int64)
-        demands["threshold_lowered"] = (
-            np.array([d.threshold for d in planned], np.int64) - self._thresholds
-        )
+        demands["paths_configured"] = self._paths_planned.copy()
+        demands["threshold_lowered"] = self._thresholds_planned - self._thresholds
         demands["routes_short"] = np.maximum(demands["paths_configured"] - self._offered_routes, 0)
         demands["reroutes_refused"] = self._reroutes_refused.copy()
 

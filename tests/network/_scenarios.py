@@ -49,6 +49,18 @@ def relay_topology(path: Path, arm_km: float = 20.0) -> str:
     return write_topology(path, nodes, links)
 
 
+def ring_with_relay_topology(path: Path, n: int, length_km: float, step_km: float) -> str:
+    """A ring N0 - N1 - ... - N(n-1) - N0 whose N2 - N3 hop runs through an untrusted relay R
+    (an MDI-capable link); the i-th fibre is length_km + i * step_km long."""
+    nodes = [{"id": f"N{i}"} for i in range(n)] + [{"id": "R", "role": "relay"}]
+    pairs = [(f"N{i}", f"N{(i + 1) % n}") for i in range(n)]
+    pairs[2:3] = [("N2", "R"), ("R", "N3")]
+    links = [
+        {"a": a, "b": b, "length_km": length_km + step_km * i} for i, (a, b) in enumerate(pairs)
+    ]
+    return write_topology(path, nodes, links)
+
+
 def scenario(topology: str, **fields: Any) -> ScenarioConfig:
     """A validated scenario on `topology` with fast links; `fields` replace or extend."""
     data: dict[str, Any] = {"topology": topology, "seed": 3, "step_s": 0.1, "steps": 20}
