@@ -36,7 +36,7 @@ import yaml
 
 from bridge.env import DEFAULT_SCENARIO, QkdNetworkEnv
 from bridge.scenario import QkdScenario
-from bridge.scenario_config import ScenarioConfig, load_scenario
+from bridge.scenario.config import ScenarioConfig, load_scenario
 
 
 def _config(path: Path, steps: int, mode: str | None) -> ScenarioConfig:

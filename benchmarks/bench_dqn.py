@@ -199,7 +199,7 @@ def main() -> None:
     args = parse_args()
     import gymnasium as gym
 
-    from control.dra.cli import make_gym_env
+    from bridge.env_factory import make_gym_env
 
     if args.scenario is not None:
         try:

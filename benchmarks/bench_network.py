@@ -27,7 +27,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from bridge.scenario_config import ScenarioConfig, parse_scenario
+from bridge.scenario.config import ScenarioConfig, parse_scenario
 
 
 def scenario_for(

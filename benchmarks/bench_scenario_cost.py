@@ -1,5 +1,5 @@
 """Wall time per frame, per post-processing block and per key request, measured in this run, next
-to the rates bridge/scenario_cost.py assumes when it refuses expensive scenarios.
+to the rates bridge/scenario/cost.py assumes when it refuses expensive scenarios.
 
 Each row runs the six-node SECOQC topology (no control plane, so only the counted work differs)
 for a few steps with one kind of work made dominant: many short frames (frame_pulses 1e4), many
@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from bridge import scenario_cost
 from bridge.scenario import QkdScenario
-from bridge.scenario_config import parse_scenario
+from bridge.scenario import cost as scenario_cost
+from bridge.scenario.config import parse_scenario
 
 BASE = {
     "topology": "secoqc-vienna",

@@ -32,7 +32,7 @@ Who routes (`routing`, see ROUTING_MODES): the agent alone, the ABFT plane alone
 `qkdnet run --control abft`), or the combined system in which the agent routes only among routes
 the coordinator's latest decision trusts and is overruled when it stops trusting one.
 
-Reward, per step (weights in the scenario's `reward:` section, bridge/scenario_config.py):
+Reward, per step (weights in the scenario's `reward:` section, bridge/scenario/config.py):
     + key_weight * delivered / key_scale_bps       delivered: bit/s of all demands (of all links
                                                    if the scenario has no demand)
     - insecure_penalty * insecure / key_scale_bps  insecure: secret-key bit/s made on links whose
@@ -67,8 +67,8 @@ import numpy as np
 from gymnasium import spaces
 
 from bridge.scenario import QkdScenario, StepResult
-from bridge.scenario_config import ScenarioConfig, load_scenario
-from bridge.scenario_plan import ScenarioPlan
+from bridge.scenario.config import ScenarioConfig, load_scenario
+from bridge.scenario.plan import ScenarioPlan
 
 ENV_ID = "qkdnet/QkdNetwork-v0"
 DEFAULT_SCENARIO = (
@@ -96,7 +96,8 @@ NODE_FEATURES = ("error", "weight")
 #   abft        the ABFT control plane reroutes over what it trusts after every decision, as
 #               `qkdnet run --control abft` does (the agent's route actions are overruled at the
 #               next decision). Intensities start fixed like everywhere else: left unfixed,
-#               bridge.link_physics optimises mu *with the attack's intercept fraction known*,
+#               bridge.scenario.link_physics optimises mu *with the attack's intercept
+#               fraction known*,
 #               knowledge no deployed system has (the `abft` agent instead steps each link
 #               towards qchannel's optimum for its current loss, see baseline_action)
 #   abft+agent  the combined system: the agent routes, but only among candidate routes the latest
@@ -248,7 +249,7 @@ class QkdNetworkEnv(gym.Env):
 
         plan = self._base_plan
         if config.byzantine.fraction > 0.0:
-            from bridge.scenario_plan import replan_byzantine
+            from bridge.scenario.plan import replan_byzantine
 
             plan = replan_byzantine(plan, config)
         behaviour = config.byzantine.behaviour

@@ -19,10 +19,17 @@ def make_env(scenario_path: str | Path, seed: int | None = None, **env_options: 
     it (later unseeded resets draw from the env's RNG); `reset(seed=s)` runs episode seed s.
     """
     from bridge.env import QkdNetworkEnv
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
 
     config = load_scenario(scenario_path, seed=seed)
     return QkdNetworkEnv(config, **env_options)
+
+
+def make_gym_env(env_id: str, seed: int) -> gym.Env:
+    """A registered Gymnasium env (`--env-id CartPole-v1`); `seed` is unused (episodes are seeded
+    through reset). Same signature as `make_env` so trainers take either as their env factory."""
+    del seed
+    return gym.make(env_id)
 
 
 # ns-3's Simulator is one per process: vector envs host these envs one per process

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bridge.network_runtime import NetworkRuntime
 from bridge.ns3_runtime import load_ns
+from bridge.scenario.runtime import NetworkRuntime
 
 
 class TwoNodeConfig(BaseModel):

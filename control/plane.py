@@ -31,8 +31,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from bridge.scenario_config import ScenarioConfig, ScenarioError
-from bridge.scenario_plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
+from bridge.scenario.config import ScenarioConfig, ScenarioError
+from bridge.scenario.plan import ScenarioPlan, k_shortest_routes, node_disjoint_routes
 from control.abft import (
     AbftConfig,
     AbftCoordinator,
@@ -46,6 +46,8 @@ from control.abft import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from bridge.scenario import QkdScenario, StepResult
+
+Routes = tuple[tuple[int, ...], ...]  # a demand's routes, each a node path
 
 
 class ControlOutcome:
@@ -94,6 +96,7 @@ class ControlPlane:
         self.plan = plan
         self.mode = config.control.mode
         self.reroute = reroute and self.mode == "abft"
+        self.in_simulated_time = self.mode == "abft"  # the baseline sends no consensus traffic
         self.node_weight_min = node_weight_min
         self.members = [node.index for node in plan.nodes if node.trusted]
         self._member_of = {ns_node: i for i, ns_node in enumerate(self.members)}
@@ -101,6 +104,8 @@ class ControlPlane:
         self._observers = np.zeros((len(self.members), len(plan.links)), dtype=bool)
         for k, (a, b) in enumerate(endpoints):
             self._observers[a, k] = self._observers[b, k] = True
+        # the member at each link's A and B end: every report of a step is filled in one go
+        self._ends = np.array(endpoints, dtype=np.int64).reshape(-1, 2).T
         abft_config = AbftConfig(
             n_nodes=len(self.members),
             link_endpoints=endpoints,
@@ -123,7 +128,11 @@ class ControlPlane:
         else:
             self.coordinator = BaselineCoordinator(abft_config)
         self.last: StepDecision | None = None
+        # the most recent step that decided: what routing may rely on when the latest did not
+        self.last_decided: StepDecision | None = None
         self._pending_step: int | None = None
+        # routes per demand for the last trusted view (see apply_routes)
+        self._routes_memo: tuple[tuple[bytes, bytes], list[Routes | None]] | None = None
 
     @staticmethod
     def _quantities(config: ScenarioConfig) -> tuple[QuantityConfig, ...]:
@@ -180,23 +189,25 @@ class ControlPlane:
         qber_b = result.link("reported_qber_b")
         buffer_a = result.link("reported_buffer_a_bits")
         buffer_b = result.link("reported_buffer_b_bits")
-        reports = {}
-        for member, ns_node in enumerate(self.members):
-            qber = np.full(n_links, np.nan)
-            buffers = np.full(n_links, np.nan)
-            for link in self.plan.links:
-                if link.a == ns_node:
-                    qber[link.index], buffers[link.index] = qber_a[link.index], buffer_a[link.index]
-                elif link.b == ns_node:
-                    qber[link.index], buffers[link.index] = qber_b[link.index], buffer_b[link.index]
-            seen = self._observers[member]
-            votes = np.where(
-                seen & ~np.isnan(qber), np.where(qber <= expected + margin, 1, -1), 0
-            ).astype(np.int64)
-            reports[member] = NodeReport(
-                member, result.step, {"qber": qber, "buffer_bits": buffers}, votes
+        bound = expected + margin
+        # one row per member: what it says about each link (NaN where it is no end of it)
+        shape = (len(self.members), n_links)
+        qber, buffers = np.full(shape, np.nan), np.full(shape, np.nan)
+        links = np.arange(n_links)
+        qber[self._ends[0], links], buffers[self._ends[0], links] = qber_a, buffer_a
+        qber[self._ends[1], links], buffers[self._ends[1], links] = qber_b, buffer_b
+        seen = self._observers & ~np.isnan(qber)
+        votes = np.where(seen, np.where(qber <= bound, 1, -1), 0).astype(np.int64)
+        reports = {
+            member: NodeReport(
+                member,
+                result.step,
+                {"qber": qber[member], "buffer_bits": buffers[member]},
+                votes[member],
             )
-        measured = MeasuredInputs(result.link("step_qber"), expected, expected + margin)
+            for member in range(shape[0])
+        }
+        measured = MeasuredInputs(result.link("step_qber"), expected, bound)
         return reports, measured
 
     # the per-step protocol --------------------------------------------------------------
@@ -208,6 +219,7 @@ class ControlPlane:
             self._pending_step = result.step
         else:
             self.last = self.coordinator.run_step(result.step, reports, measured)
+            self._remember_decided()
 
     def run_consensus(self, until_ns: int) -> None:
         """Let the consensus run over the network until all honest nodes decided or `until_ns`
@@ -224,10 +236,15 @@ class ControlPlane:
         if self._pending_step is not None and isinstance(self.coordinator, AbftCoordinator):
             self.last = self.coordinator.decision(self._pending_step)
             self._pending_step = None
+            self._remember_decided()
         rerouted = 0
         if self.reroute and scenario is not None and self.last is not None and self.last.decided:
             rerouted = self.apply_routes(scenario, self.last)
         return ControlOutcome(self.last, self, rerouted)
+
+    def _remember_decided(self) -> None:
+        if self.last is not None and self.last.decided:
+            self.last_decided = self.last
 
     def observe(self, result: StepResult) -> ControlOutcome:
         """Begin, run and finish in one go (in-memory transport or baseline; no scenario)."""
@@ -246,12 +263,8 @@ class ControlPlane:
     def trusted_graph(self, decision: StepDecision) -> nx.Graph:
         """Trusted nodes with enough weight, joined by links the vote trusts."""
         graph = nx.Graph()
-        weights = decision.weights
-        keep = {
-            ns_node
-            for member, ns_node in enumerate(self.members)
-            if weights[member] >= self.node_weight_min and not decision.faulty[member]
-        }
+        kept = self._kept_mask(decision)
+        keep = {ns_node for member, ns_node in enumerate(self.members) if kept[member]}
         graph.add_nodes_from(keep)
         for link in self.plan.links:
             if decision.trusted[link.index] and link.a in keep and link.b in keep:
@@ -259,8 +272,34 @@ class ControlPlane:
         return graph
 
     def apply_routes(self, scenario: QkdScenario, decision: StepDecision) -> int:
-        graph = self.trusted_graph(decision)
+        """Offer every demand its routes over the trusted graph; returns how many changed.
+
+        The routes are a pure function of which nodes are kept and which links are trusted
+        (lengths are fixed), and that view changes only when trust does: consecutive decisions
+        that trust the same nodes and links reuse the routes computed for the first of them
+        (at 50 nodes the disjoint-route search was ~60 ms per step)."""
+        key = (self._kept_mask(decision).tobytes(), np.asarray(decision.trusted, bool).tobytes())
+        if self._routes_memo is None or self._routes_memo[0] != key:
+            self._routes_memo = (key, self._trusted_routes(decision))
         changed = 0
+        for demand, routes in zip(self.plan.demands, self._routes_memo[1], strict=True):
+            if routes is not None:
+                # t is the demand's own: with fewer routes than t the scenario applies the
+                # demand's `when_short` and records it (routes_short, threshold_lowered,
+                # reroutes_refused); unchanged routes are offered too, so that record follows
+                # the trusted graph.
+                changed += scenario.set_demand_routes(demand.index, routes)
+        return changed
+
+    def _kept_mask(self, decision: StepDecision) -> np.ndarray:
+        """Members whose weight and diagnosis keep them in the trusted graph."""
+        weights = np.asarray(decision.weights, dtype=float)
+        return (weights >= self.node_weight_min) & ~np.asarray(decision.faulty, dtype=bool)
+
+    def _trusted_routes(self, decision: StepDecision) -> list[Routes | None]:
+        """Each demand's routes over the trusted graph (None: no trusted path, keep its routes)."""
+        graph = self.trusted_graph(decision)
+        out: list[Routes | None] = []
         for demand in self.plan.demands:
             # The demand's own ends always stay in (an end cannot route around itself).
             sub = graph.copy()
@@ -276,16 +315,12 @@ class ControlPlane:
                 ):
                     sub.add_edge(link.a, link.b, length_km=link.length_km)
             if not nx.has_path(sub, demand.src, demand.dst):
-                continue  # nothing trusted left: keep the current routes
-            if demand.paths > 1:
-                routes = node_disjoint_routes(sub, demand.src, demand.dst, demand.paths)
+                out.append(None)  # nothing trusted left: keep the current routes
+            elif demand.paths > 1:
+                out.append(node_disjoint_routes(sub, demand.src, demand.dst, demand.paths))
             else:
-                routes = k_shortest_routes(sub, demand.src, demand.dst, 1)
-            # t is the demand's own: with fewer routes than t the scenario applies the demand's
-            # `when_short` and records it (routes_short, threshold_lowered, reroutes_refused);
-            # unchanged routes are offered too, so that record follows the trusted graph.
-            changed += scenario.set_demand_routes(demand.index, routes)
-        return changed
+                out.append(k_shortest_routes(sub, demand.src, demand.dst, 1))
+        return out
 
     # tables -----------------------------------------------------------------------------
     def node_columns(self, decision: StepDecision | None) -> dict[str, np.ndarray]:

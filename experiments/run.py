@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bridge.metrics import MetricsRecorder, check_run_directory, read_run
 from bridge.scenario import QkdScenario, StepResult
-from bridge.scenario_config import ScenarioConfig
-from bridge.scenario_plan import ScenarioPlan
+from bridge.scenario.config import ScenarioConfig
+from bridge.scenario.metrics import MetricsRecorder, check_run_directory, read_run
+from bridge.scenario.plan import ScenarioPlan
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import requests
 import yaml
 
-from bridge.scenario_config import ScenarioConfig, parse_scenario
+from bridge.scenario.config import ScenarioConfig, parse_scenario
 from kme.certs import CertificateSet
 from kme.network import KeyDeliveryNetwork
 from kme.server import KmeServers

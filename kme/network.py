@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridge.scenario import QkdScenario, StepResult
-from bridge.scenario_config import ScenarioConfig
-from bridge.scenario_plan import ScenarioPlan
+from bridge.scenario.config import ScenarioConfig
+from bridge.scenario.plan import ScenarioPlan
 from kme.store import PairKeyStore
 
 _RECORD = struct.Struct("<IIQ")  # demand, key length, simulation key id (see QkdNetwork)

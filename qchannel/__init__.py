@@ -2,7 +2,7 @@
 
 Every function broadcasts over numpy arrays (distance, intensity, device parameters); there are
 no Python loops over points. Names are re-exported lazily, so `import qchannel` (and the CLI
-that registers `qchannel.cli`) stays light until a name is used.
+that registers `cli.physics`) stays light until a name is used.
 
 Public API (all key rates are asymptotic, in secret bits per pulse):
 

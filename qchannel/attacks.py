@@ -32,7 +32,15 @@ def intercept_resend_qber(qber: ArrayLike, fraction: ArrayLike) -> NDArray[np.fl
     """QBER after intercept-resend on a fraction p of pulses: `(1 - p/2) E + p/4`."""
     e = check_range("qber", qber, 0.0, 0.5)
     p = check_range("intercept_resend fraction", fraction, 0.0, 1.0)
-    return (1.0 - p / 2.0) * e + p * INTERCEPTED_SIFTED_ERROR
+    return intercept_resend_qber_unchecked(e, p)
+
+
+def intercept_resend_qber_unchecked(
+    qber: NDArray[np.float64], fraction: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """`intercept_resend_qber` of float arrays already checked (qber in [0, 1/2], fraction in
+    [0, 1]): the link physics applies it every step to values it checked once."""
+    return (1.0 - fraction / 2.0) * qber + fraction * INTERCEPTED_SIFTED_ERROR
 
 
 def intercept_resend(

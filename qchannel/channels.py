@@ -20,8 +20,13 @@ SMF28_ATTENUATION_DB_PER_KM = 0.2
 
 def db_to_transmittance(loss_db: ArrayLike) -> NDArray[np.float64]:
     """Transmittance of a loss given in dB: `10 ** (-loss_db / 10)` (loss >= 0)."""
-    loss = check_range("loss_db", loss_db, 0.0, np.inf)
-    return np.power(10.0, -loss / 10.0)
+    return db_to_transmittance_unchecked(check_range("loss_db", loss_db, 0.0, np.inf))
+
+
+def db_to_transmittance_unchecked(loss_db: NDArray[np.float64]) -> NDArray[np.float64]:
+    """`db_to_transmittance` of a float array of losses already known to be >= 0 (the link
+    physics computes them from checked fibre data every step)."""
+    return np.power(10.0, -loss_db / 10.0)
 
 
 def transmittance_to_db(transmittance: ArrayLike) -> NDArray[np.float64]:

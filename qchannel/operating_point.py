@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from qchannel._validate import as_float_array, check_range
-from qchannel.attacks import attacked_misalignment
+from qchannel.attacks import attacked_misalignment, intercept_resend_qber_unchecked
 from qchannel.channels import db_to_transmittance, fiber_loss_db
 from qchannel.devices import (
     Detector,
@@ -35,8 +36,12 @@ from qchannel.optimize import (
 )
 from qchannel.presets import Preset, get_preset
 from qchannel.protocols import PROTOCOLS
-from qchannel.protocols.bb84 import FiniteSize, bb84_decoy_infinite, bb84_vacuum_weak
-from qchannel.protocols.mdi import mdi_decoy_infinite
+from qchannel.protocols.bb84 import (
+    FiniteSize,
+    bb84_decoy_infinite_unchecked,
+    bb84_vacuum_weak_unchecked,
+)
+from qchannel.protocols.mdi import mdi_decoy_infinite_unchecked
 from qchannel.protocols.result import ProtocolResult
 
 BB84_RECEIVER_DETECTORS = 2
@@ -86,6 +91,18 @@ def check_protocol(protocol: str) -> str:
     return protocol
 
 
+class DeviceArrays(NamedTuple):
+    """The device figures the formulas read, already checked: taken from a validated `Detector`
+    and `Source`, or from arrays a caller checked once with `check_link_inputs`."""
+
+    efficiency: ArrayLike
+    dark_count_probability: ArrayLike
+    afterpulse_probability: ArrayLike
+    dead_time_s: ArrayLike
+    repetition_rate_hz: ArrayLike
+    decoy_mu: ArrayLike
+
+
 def link_operating_point(
     protocol: str,
     *,
@@ -110,6 +127,9 @@ def link_operating_point(
         (see qchannel.attacks); raises QBER and lowers the secret fraction consistently.
     finite_size: statistical fluctuations of a finite block (bb84-vacuum-weak only; see
         qchannel.protocols.bb84.FiniteSize). None: asymptotic.
+
+    Every input is checked here, once; the formulas (and the intensity optimiser, which runs them
+    ~60 times) then work on the checked arrays without checking them again.
     """
     check_protocol(protocol)
     if finite_size is not None and protocol != "bb84-vacuum-weak":
@@ -118,54 +138,170 @@ def link_operating_point(
     check_range("ec_inefficiency", ec_inefficiency, 1.0, np.inf)
     check_range("basis_sifting", basis_sifting, 0.0, 1.0, low_open=True)
     e_d = attacked_misalignment(check_misalignment(misalignment_error), intercept_resend_fraction)
+    channels = _checked_channels(protocol, channel_transmittance, arm_transmittances)
+    shape = _broadcast_shape(channels, e_d, ec_inefficiency, basis_sifting, detector, source)
+    mu = None
+    if source.signal_mu is not None:
+        mu = np.broadcast_to(as_float_array("signal_mu", source.signal_mu), shape)
+    devices = DeviceArrays(
+        efficiency=detector.efficiency,
+        dark_count_probability=detector.dark_count_probability,
+        afterpulse_probability=detector.afterpulse_probability,
+        dead_time_s=detector.dead_time_s,
+        repetition_rate_hz=source.repetition_rate_hz,
+        decoy_mu=source.decoy_mu,
+    )
+    return _operating_point(
+        protocol,
+        tuple(channels.values()),
+        devices,
+        e_d,
+        ec_inefficiency,
+        basis_sifting,
+        mu,
+        finite_size,
+        shape,
+    )
 
+
+def _checked_channels(
+    protocol: str,
+    channel_transmittance: ArrayLike | None,
+    arm_transmittances: tuple[ArrayLike, ArrayLike] | None,
+) -> dict[str, NDArray[np.float64]]:
+    """The protocol's channel transmittances, checked, by name (MDI: two arms; BB84: one)."""
     if protocol == "mdi":
         if arm_transmittances is None or channel_transmittance is not None:
             raise QChannelParameterError("mdi needs arm_transmittances=(to_relay_a, to_relay_b)")
-        channels = {
+        return {
             "arm transmittance a": check_range("arm transmittance a", arm_transmittances[0], 0, 1),
             "arm transmittance b": check_range("arm transmittance b", arm_transmittances[1], 0, 1),
         }
-    else:
-        if channel_transmittance is None or arm_transmittances is not None:
-            raise QChannelParameterError(f"{protocol} needs channel_transmittance")
-        channels = {
-            "channel_transmittance": check_range(
-                "channel_transmittance", channel_transmittance, 0.0, 1.0
-            )
-        }
-    shape = _broadcast_shape(channels, e_d, ec_inefficiency, basis_sifting, detector, source)
+    if channel_transmittance is None or arm_transmittances is not None:
+        raise QChannelParameterError(f"{protocol} needs channel_transmittance")
+    return {
+        "channel_transmittance": check_range(
+            "channel_transmittance", channel_transmittance, 0.0, 1.0
+        )
+    }
 
-    efficiency = np.asarray(detector.efficiency)
+
+def check_link_inputs(
+    *,
+    efficiency: ArrayLike,
+    dark_count_probability: ArrayLike,
+    misalignment_error: ArrayLike,
+    repetition_rate_hz: ArrayLike,
+    decoy_mu: ArrayLike,
+    ec_inefficiency: ArrayLike,
+    basis_sifting: ArrayLike,
+) -> None:
+    """Check a link's hardware once (the ranges `link_operating_point` checks on every call),
+    so that `link_operating_point_unchecked` may be called on it every step without checks.
+    Raises QChannelParameterError naming the first bad field."""
+    Detector(efficiency=efficiency, dark_count_probability=dark_count_probability)
+    Source(repetition_rate_hz=repetition_rate_hz, decoy_mu=decoy_mu)
+    check_misalignment(misalignment_error)
+    check_range("ec_inefficiency", ec_inefficiency, 1.0, np.inf)
+    check_range("basis_sifting", basis_sifting, 0.0, 1.0, low_open=True)
+
+
+def link_operating_point_unchecked(
+    protocol: str,
+    *,
+    efficiency: NDArray[np.float64],
+    dark_count_probability: NDArray[np.float64],
+    misalignment_error: NDArray[np.float64],
+    repetition_rate_hz: NDArray[np.float64],
+    decoy_mu: NDArray[np.float64],
+    ec_inefficiency: NDArray[np.float64],
+    basis_sifting: NDArray[np.float64],
+    intercept_resend_fraction: NDArray[np.float64],
+    channel_transmittance: NDArray[np.float64] | None = None,
+    arm_transmittances: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    signal_mu: NDArray[np.float64] | None = None,
+) -> OperatingPoint:
+    """`link_operating_point` for a caller that checked its inputs already: the link physics,
+    which checks every link's hardware once at load (`check_link_inputs`) and derives the
+    per-step inputs itself (transmittances of losses >= 0, intercept fractions in [0, 1] from
+    the scenario, intensities from the optimiser or a checked action), then asks for the
+    operating points every step. No detector afterpulses or dead time, no finite-size effects.
+
+    Every argument is a float64 array of one shape (one value per link), nothing is broadcast
+    or checked except the protocol's name and, for bb84-vacuum-weak, that the signal exceeds
+    the decoy. The numbers are those of `link_operating_point` on the same inputs, bit for bit
+    (`tests/qchannel/test_unchecked.py`).
+    """
+    check_protocol(protocol)
     if protocol == "mdi":
-        eta_a, eta_b = (t * efficiency for t in channels.values())
+        if arm_transmittances is None:
+            raise QChannelParameterError("mdi needs arm_transmittances=(to_relay_a, to_relay_b)")
+        channels = tuple(arm_transmittances)
+    else:
+        if channel_transmittance is None:
+            raise QChannelParameterError(f"{protocol} needs channel_transmittance")
+        channels = (channel_transmittance,)
+    devices = DeviceArrays(
+        efficiency=efficiency,
+        dark_count_probability=dark_count_probability,
+        afterpulse_probability=0.0,
+        dead_time_s=0.0,
+        repetition_rate_hz=repetition_rate_hz,
+        decoy_mu=decoy_mu,
+    )
+    e_d = intercept_resend_qber_unchecked(misalignment_error, intercept_resend_fraction)
+    return _operating_point(
+        protocol,
+        channels,
+        devices,
+        e_d,
+        ec_inefficiency,
+        basis_sifting,
+        signal_mu,
+        None,
+        np.shape(channels[0]),
+    )
+
+
+def _operating_point(
+    protocol: str,
+    channels: tuple[NDArray[np.float64], ...],
+    devices: DeviceArrays,
+    e_d: NDArray[np.float64],
+    ec_inefficiency: ArrayLike,
+    basis_sifting: ArrayLike,
+    mu: NDArray[np.float64] | None,
+    finite_size: FiniteSize | None,
+    shape: tuple[int, ...],
+) -> OperatingPoint:
+    """The operating point from checked inputs: at `mu`, or at the optimal mu when None."""
+    efficiency = np.asarray(devices.efficiency)
+    if protocol == "mdi":
+        eta_a, eta_b = (t * efficiency for t in channels)
         eta_total = eta_a * eta_b
 
         def evaluate(mu: NDArray[np.float64]) -> tuple[ProtocolResult, NDArray[np.float64]]:
-            return _mdi(eta_a, eta_b, mu, detector, source, e_d, ec_inefficiency, basis_sifting)
+            return _mdi(eta_a, eta_b, mu, devices, e_d, ec_inefficiency, basis_sifting)
 
     else:
-        eta = eta_total = channels["channel_transmittance"] * efficiency
+        eta = eta_total = channels[0] * efficiency
 
         def evaluate(mu: NDArray[np.float64]) -> tuple[ProtocolResult, NDArray[np.float64]]:
             return _bb84(
                 protocol,
                 eta,
                 mu,
-                detector,
-                source,
+                devices,
                 e_d,
                 ec_inefficiency,
                 basis_sifting,
                 finite_size,
             )
 
-    if source.signal_mu is None:
-        mu = _optimal_mu(protocol, evaluate, shape, source)
-    else:
-        mu = np.broadcast_to(as_float_array("signal_mu", source.signal_mu), shape)
-        if protocol == "bb84-vacuum-weak" and np.any(mu <= np.asarray(source.decoy_mu)):
-            raise QChannelParameterError("signal_mu must exceed decoy_mu for bb84-vacuum-weak")
+    if mu is None:
+        mu = _optimal_mu(protocol, evaluate, shape, devices.decoy_mu)
+    elif protocol == "bb84-vacuum-weak" and np.any(mu <= np.asarray(devices.decoy_mu)):
+        raise QChannelParameterError("signal_mu must exceed decoy_mu for bb84-vacuum-weak")
     result, live = evaluate(mu)
     return _to_operating_point(protocol, result, live, eta_total, shape)
 
@@ -199,11 +335,11 @@ def _broadcast_shape(channels, e_d, ec_inefficiency, basis_sifting, detector, so
 
 
 def _optimal_mu(
-    protocol: str, evaluate: Callable, shape: tuple[int, ...], source: Source
+    protocol: str, evaluate: Callable, shape: tuple[int, ...], decoy_mu: ArrayLike
 ) -> NDArray[np.float64]:
     low = MU_SEARCH_LOW
     if protocol == "bb84-vacuum-weak":
-        low = np.asarray(source.decoy_mu) * (1.0 + 1e-6)
+        low = np.asarray(decoy_mu) * (1.0 + 1e-6)
         if np.any(low >= MU_SEARCH_HIGH):
             raise QChannelParameterError(f"decoy_mu must be below {MU_SEARCH_HIGH} to optimise mu")
 
@@ -218,35 +354,39 @@ def _optimal_mu(
     return maximize_over_mu(objective, shape, low=low, high=MU_SEARCH_HIGH, grid_score=score)
 
 
-def _bb84(protocol, eta, mu, detector, source, e_d, f_ec, q, finite_size=None):
+def _bb84(protocol, eta, mu, devices: DeviceArrays, e_d, f_ec, q, finite_size=None):
     """BB84 yields with afterpulses (extra background) and dead time (fewer live gates)."""
-    p_d = np.asarray(detector.dark_count_probability)
+    p_d = np.asarray(devices.dark_count_probability)
     y0 = 1.0 - (1.0 - p_d) ** BB84_RECEIVER_DETECTORS
-    if np.any(np.asarray(detector.afterpulse_probability) > 0.0):
-        first = bb84_decoy_infinite(eta, mu, y0, e_d, f_ec, q)
-        y0 = background_with_afterpulses(y0, detector.afterpulse_probability, first.gain)
+    if np.any(np.asarray(devices.afterpulse_probability) > 0.0):
+        first = bb84_decoy_infinite_unchecked(eta, mu, y0, e_d, f_ec, q)
+        y0 = background_with_afterpulses(y0, devices.afterpulse_probability, first.gain)
     if protocol == "bb84-decoy":
-        result = bb84_decoy_infinite(eta, mu, y0, e_d, f_ec, q)
+        result = bb84_decoy_infinite_unchecked(eta, mu, y0, e_d, f_ec, q)
     else:
-        result = bb84_vacuum_weak(eta, mu, source.decoy_mu, y0, e_d, f_ec, q, finite_size)
-    live = dead_time_live_fraction(result.gain, source.repetition_rate_hz, detector.dead_time_s)
+        result = bb84_vacuum_weak_unchecked(
+            eta, mu, devices.decoy_mu, y0, e_d, f_ec, q, finite_size
+        )
+    live = dead_time_live_fraction(result.gain, devices.repetition_rate_hz, devices.dead_time_s)
     return result, live
 
 
-def _mdi(eta_a, eta_b, mu, detector, source, e_d, f_ec, q):
+def _mdi(eta_a, eta_b, mu, devices: DeviceArrays, e_d, f_ec, q):
     """MDI yields; each of the relay's four detectors sees about a quarter of the light."""
-    p_d = np.asarray(detector.dark_count_probability)
+    p_d = np.asarray(devices.dark_count_probability)
     click = 1.0 - (1.0 - p_d) * np.exp(-(eta_a * mu + eta_b * mu) / 4.0)
-    p_d = background_with_afterpulses(p_d, detector.afterpulse_probability, click)
-    result = mdi_decoy_infinite(eta_a, eta_b, mu, mu, p_d, e_d, f_ec, q)
+    p_d = background_with_afterpulses(p_d, devices.afterpulse_probability, click)
+    result = mdi_decoy_infinite_unchecked(eta_a, eta_b, mu, mu, p_d, e_d, f_ec, q)
     # A coincidence needs two live detectors.
-    live = dead_time_live_fraction(click, source.repetition_rate_hz, detector.dead_time_s) ** 2
+    live = dead_time_live_fraction(click, devices.repetition_rate_hz, devices.dead_time_s) ** 2
     return result, live
 
 
 def _to_operating_point(protocol, result: ProtocolResult, live, eta_total, shape) -> OperatingPoint:
     def full(a):
-        return np.array(np.broadcast_to(np.asarray(a, dtype=np.float64), shape))
+        a = np.asarray(a, dtype=np.float64)
+        # a copy either way (the caller owns the result); broadcast only where needed
+        return a.copy() if a.shape == shape else np.array(np.broadcast_to(a, shape))
 
     gain = full(result.gain * live)
     rate = full(result.key_rate_bits_per_pulse * live)

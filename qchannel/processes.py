@@ -51,11 +51,17 @@ class OrnsteinUhlenbeck:
         self._rng = np.random.default_rng(int(seed))
         self.time_s = 0.0
         self.state = self._rng.standard_normal(size)  # start in the stationary law
+        self._last_dt_s = float("nan")  # never equal: the first step computes its coefficients
+        self._last_coefficients = (1.0, 0.0)
 
     def _coefficients(self, dt_s: float) -> tuple[float, float]:
+        if dt_s == self._last_dt_s:  # a fixed step (the usual case): checked and computed once
+            return self._last_coefficients
         dt = float(check_range("dt_s", dt_s, 0.0, np.inf, low_open=True))
         a = float(np.exp(-dt / self.correlation_time_s))
-        return a, float(np.sqrt(-np.expm1(-2.0 * dt / self.correlation_time_s)))
+        coefficients = a, float(np.sqrt(-np.expm1(-2.0 * dt / self.correlation_time_s)))
+        self._last_dt_s, self._last_coefficients = dt, coefficients
+        return coefficients
 
     def step(self, dt_s: float) -> float | NDArray[np.float64]:
         """Advance by dt_s seconds; returns the new value (float, or array of `size`)."""
@@ -63,6 +69,18 @@ class OrnsteinUhlenbeck:
         self.state = a * self.state + s * self._rng.standard_normal(self.size)
         self.time_s += dt_s
         return self.state
+
+    def checkpoint(self) -> tuple:
+        """Everything `rewind` needs to bring the process back here (state and random stream):
+        a caller that sampled ahead can return to any step in between and step on from it."""
+        state = self.state if np.isscalar(self.state) else np.copy(self.state)
+        return self._rng.bit_generator.state, state, self.time_s
+
+    def rewind(self, checkpoint: tuple) -> None:
+        """Return to a `checkpoint`: the next steps and samples are the ones that followed it."""
+        rng_state, state, self.time_s = checkpoint
+        self._rng.bit_generator.state = rng_state
+        self.state = state if np.isscalar(state) else np.copy(state)
 
     def sample(self, n_steps: int, dt_s: float) -> NDArray[np.float64]:
         """The next n_steps values at spacing dt_s, shape (n_steps, *size); advances the state."""

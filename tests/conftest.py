@@ -21,7 +21,7 @@ def qkdnet_command() -> list[str]:
     """How to run the `qkdnet` console script of the interpreter running the tests.
 
     The venv's bin/ is not necessarily on PATH (e.g. `.venv/bin/pytest`), so the script is taken
-    from next to sys.executable, falling back to `python -m experiments.cli`.
+    from next to sys.executable, falling back to `python -m cli.main`.
     """
     import sys
     from pathlib import Path
@@ -29,4 +29,4 @@ def qkdnet_command() -> list[str]:
     script = Path(sys.executable).parent / "qkdnet"
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-m", "experiments.cli"]
+    return [sys.executable, "-m", "cli.main"]

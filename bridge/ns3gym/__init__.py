@@ -7,7 +7,7 @@
 - Errors: `Ns3GymError` > `Ns3GymProtocolError`, `Ns3GymTimeout`, `Ns3GymPeerDied`,
   `Ns3GymSpaceError`.
 
-Exports are resolved lazily so that `bridge.ns3gym.cli` (imported by `qkdnet --help`) does not
+Exports are resolved lazily so that `cli.ns3gym` (imported by `qkdnet --help`) does not
 pull in numpy, gymnasium, zmq and protobuf.
 """
 

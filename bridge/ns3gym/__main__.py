@@ -1,5 +1,5 @@
 """`python -m bridge.ns3gym ...` runs `qkdnet gym-sim ...` (what `Ns3GymEnv` launches)."""
 
-from bridge.ns3gym.cli import main
+from cli.ns3gym import main
 
 main()

@@ -81,7 +81,7 @@ if TYPE_CHECKING:
     from bridge.topology.model import LENGTH_SOURCES, PROTOCOLS, ROLES, QkdTopology
     from bridge.topology.networkx_io import write_topology
 
-# Lazy exports (PEP 562): `qkdnet --help` imports bridge.topology.cli, which must not pull in
+# Lazy exports (PEP 562): `qkdnet --help` imports cli.topology, which must not pull in
 # networkx, numpy and scipy through this package's __init__.
 _EXPORTS = {
     "BUILTINS": "bridge.topology.builtin",

@@ -7,6 +7,8 @@ many shares (the key is not delivered). Messages are one line and name the offen
 
 from __future__ import annotations
 
+from bridge.scenario.sharing_policy import SharingError  # noqa: F401 - the policy's error
+
 
 class AbftError(Exception):
     """Base class of everything control.abft raises on purpose."""
@@ -22,10 +24,6 @@ class UnsafeWeightsError(AbftError, ValueError):
 
 class ConfigurationError(AbftError, ValueError):
     """Parameters that make no sense together (sizes, ranges, unknown node ids)."""
-
-
-class SharingError(AbftError, ValueError):
-    """A secret-sharing operation got impossible parameters or inconsistent shares."""
 
 
 class KeyRelayError(AbftError):

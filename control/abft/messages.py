@@ -105,9 +105,20 @@ class StateReply:
 
 @dataclass(frozen=True)
 class Forward:
-    """Signed messages of other nodes, relayed to help a lagging node catch up."""
+    """Signed messages of other nodes, relayed: a collector's quorum bundle, or what a lagging
+    node missed."""
 
     messages: tuple[Signed, ...]
+
+    def genuine(self, verifier: Verifier) -> tuple[tuple[Signed, ...], int]:
+        """The envelopes whose signatures verify, and how many do not. Memoised per verifier:
+        a decoded bundle is shared by all n - 1 simulated receivers of the same bytes."""
+        memo = self.__dict__.get("_genuine")
+        if memo is None or memo[0] is not verifier:
+            good = tuple(env for env in self.messages if env.valid(verifier))
+            memo = (verifier, good, len(self.messages) - len(good))
+            self.__dict__["_genuine"] = memo
+        return memo[1], memo[2]
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,15 @@ class Signed:
         return decode_message(self.body)
 
     def valid(self, verifier: Verifier) -> bool:
-        return verifier.verify(self.sender, self.body, self.signature)
+        """Checked once per envelope and verifier: a decoded envelope is shared by every
+        simulated node that receives the same bytes (`decode_envelope`), and the answer is a
+        pure function of the immutable fields and the verifier's keys."""
+        memo = self.__dict__.get("_validity")
+        if memo is not None and memo[0] is verifier:
+            return memo[1]
+        ok = verifier.verify(self.sender, self.body, self.signature)
+        self.__dict__["_validity"] = (verifier, ok)
+        return ok
 
 
 def sign(signer: Signer, message: Message) -> Signed:
@@ -186,9 +205,24 @@ def _read_signed(r: Reader) -> Signed:
 
 
 def _write_signed_list(w: Writer, items: tuple[Signed, ...]) -> None:
-    w.u32(len(items))
+    """A list of envelopes with each distinct body written once.
+
+    Why: the lists on the wire are certificates - a quorum of PREPAREs, COMMITs or CHECKPOINTs
+    that all sign the same body - so listing (sender, body index, signature) after the distinct
+    bodies cuts a forwarded vote from ~119 bytes to 68 (the signature is then most of it). The
+    decoded envelopes are the same `Signed` values, so nothing above the codec changes."""
+    bodies: dict[bytes, int] = {}
     for s in items:
-        _write_signed(w, s)
+        bodies.setdefault(s.body, len(bodies))
+    if len(bodies) > 0xFFFF:
+        raise ValueError(
+            f"a list of envelopes holds at most 65535 distinct bodies, not {len(bodies)}"
+        )
+    w.u32(len(items)).u16(len(bodies))
+    for body in bodies:
+        w.blob(body)
+    for s in items:
+        w.u16(s.sender).u16(bodies[s.body]).raw(s.signature)
 
 
 def _read_count(r: Reader) -> int:
@@ -199,7 +233,18 @@ def _read_count(r: Reader) -> int:
 
 
 def _read_signed_list(r: Reader) -> tuple[Signed, ...]:
-    return tuple(_read_signed(r) for _ in range(_read_count(r)))
+    count = _read_count(r)
+    n_bodies = r.u16()
+    if n_bodies > count:
+        raise MessageDecodeError(f"a list of {count} envelopes cannot have {n_bodies} bodies")
+    bodies = [r.blob() for _ in range(n_bodies)]
+    items = []
+    for _ in range(count):
+        sender, index = r.u16(), r.u16()
+        if index >= n_bodies:
+            raise MessageDecodeError(f"envelope body {index} of {n_bodies}")
+        items.append(Signed(sender, bodies[index], r.raw(SIGNATURE_BYTES)))
+    return tuple(items)
 
 
 def encode_message(m: Message) -> bytes:

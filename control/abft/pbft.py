@@ -378,22 +378,62 @@ class Replica:
             case StateReply() if not forwarded:
                 self._on_state_reply(m)
             case Forward() if not forwarded:
-                genuine = []
-                self._deferred_checks = set()  # a bundle's votes are counted once, at its end
-                try:
-                    for inner in m.messages:
-                        if inner.valid(self.verifier):
-                            genuine.append(inner)
-                            self._handle(inner, forwarded=True)
-                        else:
-                            self.stats.bad_signatures += 1
-                finally:
-                    pending, self._deferred_checks = self._deferred_checks, None
-                for view, seq in sorted(pending):
-                    self._check_slot(view, seq)
-                self._adopt_commit_certificates(genuine)
+                self._on_forward(m)
             case AppMessage() if not forwarded:
                 self.app.on_app_message(env)
+
+    def _on_forward(self, m: Forward) -> None:
+        """Signed messages of others, relayed: each counts as if its author had sent it."""
+        genuine, bad = m.genuine(self.verifier)
+        self.stats.bad_signatures += bad
+        self._deferred_checks = set()  # a bundle's votes are counted once, at its end
+        try:
+            certificate = self._take_certificate(genuine)
+            if not certificate:
+                for inner in genuine:
+                    self._handle(inner, forwarded=True)
+        finally:
+            pending, self._deferred_checks = self._deferred_checks, None
+        for view, seq in sorted(pending):
+            self._check_slot(view, seq)
+        if certificate:  # one vote body: no pre-prepare to pair commits with
+            self._try_execute()
+        else:
+            self._adopt_commit_certificates(genuine)
+
+    def _take_certificate(self, envs: tuple[Signed, ...]) -> bool:
+        """The collector's bundle - one PREPARE, COMMIT or CHECKPOINT body signed by many -
+        taken in one go: the same gate and vote tables as one `_handle` per vote, without the
+        per-vote dispatch (at 50 nodes each node receives ~100 such votes per decision). False
+        when the bundle is anything else (it is then handled vote by vote)."""
+        if not envs or any(env.body != envs[0].body for env in envs):
+            return False
+        m = envs[0].message
+        if isinstance(m, Checkpoint):
+            for env in envs:
+                if self._on_checkpoint(env, m):
+                    break  # stable: the rest would be dropped as below the watermark
+            return True
+        if not isinstance(m, (Prepare, Commit)):
+            return False
+        gate = self._normal_case_gate(m.view, m.seq)
+        if gate == "drop":
+            return True
+        # the primary's pre-prepare is its prepare
+        skip = self.primary(m.view) if isinstance(m, Prepare) else -1
+        if gate == "later":
+            for env in envs:
+                if env.sender != skip:
+                    self._buffer(env)
+            return True
+        slot = self._slot(m.view, m.seq)
+        table = slot.prepares if isinstance(m, Prepare) else slot.commits
+        votes = table.setdefault(m.digest, {})
+        for env in envs:
+            if env.sender != skip:
+                votes.setdefault(env.sender, env)
+        self._check_slot_soon(m.view, m.seq)
+        return True
 
     def _buffer(self, env: Signed) -> None:
         if len(self._future) < self.params.max_buffered:
@@ -414,7 +454,10 @@ class Replica:
 
     # normal case ----------------------------------------------------------------------------------
     def _slot(self, view: int, seq: int) -> _Slot:
-        return self._slots.setdefault((view, seq), _Slot())
+        slot = self._slots.get((view, seq))
+        if slot is None:  # (not setdefault: that would build a _Slot on every vote)
+            slot = self._slots[(view, seq)] = _Slot()
+        return slot
 
     def _on_preprepare(self, env: Signed, m: PrePrepare) -> None:
         if env.sender != self.primary(m.view):
@@ -535,9 +578,10 @@ class Replica:
             log.error("node %d: unsafe weights at seq %d kept previous (%s)", self.id, seq, exc)
             self.configs[seq] = previous
 
-    def _on_checkpoint(self, env: Signed, m: Checkpoint) -> None:
+    def _on_checkpoint(self, env: Signed, m: Checkpoint) -> bool:
+        """Count a checkpoint vote; True once its sequence number is (or was) stable."""
         if m.seq <= self.low:
-            return
+            return True
         seqs = self._ckpt_seqs_by_sender.setdefault(env.sender, [])
         if m.seq not in seqs:
             seqs.append(m.seq)
@@ -552,6 +596,7 @@ class Replica:
             if self.params.linear and self.is_primary:
                 self._collect(list(proof))
             self._make_stable(m.seq, m.state_digest, proof)
+        return m.seq <= self.low
 
     def _make_stable(self, seq: int, state_digest: bytes, proof: tuple[Signed, ...]) -> None:
         if seq <= self.low:

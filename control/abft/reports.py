@@ -8,6 +8,7 @@ can leave reports out (at most f, the batch needs n - f) but cannot alter one.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,18 +32,23 @@ class NodeReport:
 
     def encode(self) -> bytes:
         """Sparse: only the links the node says anything about (an endpoint reports its own
-        links, so a report costs O(degree) bytes, not O(links) - what keeps a batch O(n))."""
+        links, so a report costs O(degree) bytes, not O(links) - what keeps a batch O(n)).
+
+        Compact, because the primary's proposal carries n of them to n nodes: the quantity
+        names travel as a 4-byte fingerprint (the receiver knows which it expects) and link
+        indices take 2 bytes when the network has at most 65,535 links."""
         names = sorted(self.values)
         arrays = [np.asarray(self.values[name], dtype=_F64) for name in names]
         votes = np.asarray(self.votes, dtype=np.int8)
         said = votes != 0
         for arr in arrays:
             said = said | ~np.isnan(arr)
-        links = np.flatnonzero(said).astype("<u4")
-        w = Writer().u16(self.node).u64(self.step).u32(len(votes)).u8(len(names))
+        links = np.flatnonzero(said).astype(_index_dtype(len(votes)))
+        w = Writer().u16(self.node).u64(self.step).u32(len(votes))
+        w.u8(len(names)).u32(quantities_fingerprint(names))
         w.u32(len(links)).raw(links.tobytes())
-        for name, arr in zip(names, arrays, strict=True):
-            w.blob(name.encode()).raw(arr[links].tobytes())
+        for arr in arrays:
+            w.raw(arr[links].tobytes())
         w.raw(votes[links].tobytes())
         return w.getvalue()
 
@@ -53,25 +59,24 @@ class NodeReport:
         node, step, links, count = r.u16(), r.u64(), r.u32(), r.u8()
         if links != n_links:
             raise MessageDecodeError(f"report covers {links} links, expected {n_links}")
+        names = sorted(quantities)
+        if count != len(names) or r.u32() != quantities_fingerprint(names):
+            raise MessageDecodeError(f"report quantities differ from the expected {names}")
         said = r.u32()
         if said > n_links:
             raise MessageDecodeError(f"report names {said} links of {n_links}")
-        index = np.frombuffer(r.raw(4 * said), dtype="<u4").astype(np.int64)
+        width = _index_dtype(n_links)
+        index = np.frombuffer(r.raw(width.itemsize * said), dtype=width).astype(np.int64)
         if said and (np.any(np.diff(index) <= 0) or index[-1] >= n_links):
             raise MessageDecodeError("report link indices must be increasing and in range")
         values = {}
-        for _ in range(count):
-            name = r.blob().decode("utf-8", errors="replace")
+        for name in names:
             arr = np.frombuffer(r.raw(8 * said), dtype=_F64).astype(np.float64)
             if np.any(np.isinf(arr)):
                 raise MessageDecodeError(f"report quantity {name!r} contains infinities")
             full = np.full(n_links, np.nan)
             full[index] = arr
             values[name] = full
-        if sorted(values) != sorted(quantities):
-            raise MessageDecodeError(
-                f"report quantities {sorted(values)} differ from expected {sorted(quantities)}"
-            )
         sparse_votes = np.frombuffer(r.raw(said), dtype=np.int8).astype(np.int64)
         if np.any(np.abs(sparse_votes) > 1):
             raise MessageDecodeError("report votes must be -1, 0 or +1")
@@ -79,6 +84,15 @@ class NodeReport:
         votes[index] = sparse_votes
         r.done()
         return cls(node, step, values, votes)
+
+
+def quantities_fingerprint(names: Sequence[str]) -> int:
+    """CRC-32 of the sorted quantity names: a report and its reader must agree on them."""
+    return zlib.crc32("\0".join(sorted(names)).encode())
+
+
+def _index_dtype(n_links: int) -> np.dtype:
+    return np.dtype("<u2") if n_links <= 0xFFFF else np.dtype("<u4")
 
 
 def report_message(payload: bytes) -> bytes:

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from control.abft.errors import SharingError
+from bridge.scenario.sharing_policy import (  # noqa: F401 - the policy, re-exported here
+    DEFAULT_PATHS,
+    SharingError,
+    check_threshold,
+    default_threshold,
+    sharing_for,
+)
 
 
 def _build_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -135,50 +141,3 @@ def xor_combine(shares: list[Share], n: int) -> bytes:
     for s in shares:
         out ^= np.frombuffer(s.data, dtype=np.uint8)
     return out.tobytes()
-
-
-#: Node-disjoint routes a relayed demand is shared over when its scenario does not say.
-DEFAULT_PATHS = 3
-
-
-def default_threshold(paths: int) -> int:
-    """Shares needed out of `paths` when not configured: one route may fail, no relay alone."""
-    if paths < 1:
-        raise SharingError(f"need at least one path, got {paths}")
-    return 1 if paths == 1 else max(2, paths - 1)
-
-
-def check_threshold(threshold: int, paths: int, *, allow_single_share: bool = False) -> None:
-    """Refuse a (t, n) that cannot work, or t = 1 over several routes unless asked for by name."""
-    if not 1 <= threshold <= paths:
-        raise SharingError(f"threshold {threshold} not in 1..{paths} (the number of paths)")
-    if threshold == 1 and paths > 1 and not allow_single_share:
-        raise SharingError(
-            f"threshold 1 over {paths} paths lets any single relay rebuild the key; "
-            "set allow_single_share_reconstruction: true to ask for it"
-        )
-
-
-def sharing_for(
-    available: int,
-    paths: int | None,
-    threshold: int | None,
-    *,
-    allow_single_share: bool = False,
-) -> tuple[int, int]:
-    """(t, n) for a demand with `available` node-disjoint routes.
-
-    `paths`/`threshold` None mean the defaults above, falling back to what the graph allows;
-    a configured number of paths is a requirement (SharingError when the graph has fewer).
-    """
-    if available < 1:
-        raise SharingError("no route between the endpoints")
-    if paths is None:
-        n = min(DEFAULT_PATHS, available)
-    elif paths > available:
-        raise SharingError(f"only {available} node-disjoint routes, {paths} asked")
-    else:
-        n = paths
-    t = default_threshold(n) if threshold is None else threshold
-    check_threshold(t, n, allow_single_share=allow_single_share)
-    return t, n

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bridge.scenario_plan import PlannedDemand, ScenarioPlan
+    from bridge.scenario.plan import PlannedDemand, ScenarioPlan
     from control.plane import ControlPlane
 
 Route = tuple[int, ...]
@@ -32,8 +32,10 @@ class TrustView:
 
     def __init__(self, plane: ControlPlane | None, plan: ScenarioPlan) -> None:
         self.plan = plan
-        decision = None if plane is None else plane.last
-        if decision is None or not getattr(decision, "decided", True):
+        # Fail-safe: a step whose consensus did not decide keeps the last decided view (what
+        # was distrusted then stays distrusted); only before any decision is nothing distrusted.
+        decision = None if plane is None else plane.last_decided
+        if decision is None:
             # no decision yet: nothing is distrusted (as the plane's own tables say)
             self.trusted_links: set[int] | None = None
             self.trusted_nodes: set[int] | None = None
@@ -86,8 +88,8 @@ def abft_routes(
 ) -> dict[int, tuple[tuple[Route, ...], int | None]]:
     """(routes, threshold) the ABFT control plane would give each demand whose routes it would
     change now (`qkdnet run --control abft`'s rerouting), computed without touching the network."""
-    if plane.last is None or not getattr(plane.last, "decided", True):
-        return {}
+    if plane.last is None or not plane.last.decided:
+        return {}  # the plane reroutes only on a decided step (routes stay as they are)
     recorder = _RouteRecorder(current)
     plane.apply_routes(recorder, plane.last)  # type: ignore[arg-type]
     return recorder.chosen

@@ -79,7 +79,7 @@ def delivered_over_time(
     runs: dict[str, list[Path]], onset_s: float, out_dir: Path, name: str, title: str
 ) -> list[Path]:
     """Delivered key (bit/s, all demands) per step around the onset, mean over each arm's runs."""
-    from bridge.metrics import read_run
+    from bridge.scenario.metrics import read_run
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
@@ -106,7 +106,7 @@ def qber_distribution(
     runs: dict[str, list[Path]], out_dir: Path, name: str, title: str
 ) -> list[Path]:
     """Histogram of per-link per-step QBER, every run of each arm pooled."""
-    from bridge.metrics import read_run
+    from bridge.scenario.metrics import read_run
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))

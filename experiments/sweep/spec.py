@@ -15,7 +15,7 @@
 
 Why dotted scenario fields and not a fixed list of axes: the question the user brings next
 (channel drift, buffer size, demand rate...) is always another field; any field of
-`bridge/scenario_config.py` can be swept, and every task's config is validated by the same
+`bridge/scenario/config.py` can be swept, and every task's config is validated by the same
 pydantic model before anything runs, so a typo in the grid stops the sweep with its name.
 `agent` is the one key that is not a scenario field: `none`, or a training run directory or
 checkpoint file whose DQN chooses the routes and intensities (the ABFT plane still decides trust).
@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario, parse_scenario
+from bridge.scenario.config import ScenarioConfig, ScenarioError, load_scenario, parse_scenario
 
 AGENT_KEY = "agent"
 NO_AGENT = "none"

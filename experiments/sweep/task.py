@@ -37,8 +37,8 @@ def run_task(task_data: dict[str, Any], out_dir: str) -> dict[str, Any]:
 
     Takes and returns plain data so any executor (a process pool, Ray) can ship it.
     """
-    from bridge.metrics import read_run
     from bridge.scenario import load_plan
+    from bridge.scenario.metrics import read_run
     from experiments.metrics import FluctuationRule, MetricWindow, task_metrics
 
     task = SweepTask.from_dict(task_data)
@@ -101,7 +101,7 @@ def _run_agent(config, plan, checkpoint: str, run_dir: Path) -> None:
     """The scenario as the Gymnasium env, a trained DQN choosing an action every step; every
     step's tables are recorded exactly as `qkdnet run` records them."""
     from bridge.env import QkdNetworkEnv
-    from bridge.metrics import MetricsRecorder
+    from bridge.scenario.metrics import MetricsRecorder
     from control.dra.policies import make_policy
 
     policy = make_policy("dqn", checkpoint)

@@ -95,6 +95,27 @@ def bb84_decoy_infinite(
     """
     _check_common(transmittance, mu, dark_count_probability, misalignment_error)
     _check_post(ec_inefficiency, basis_sifting)
+    return bb84_decoy_infinite_unchecked(
+        transmittance,
+        mu,
+        dark_count_probability,
+        misalignment_error,
+        ec_inefficiency,
+        basis_sifting,
+    )
+
+
+def bb84_decoy_infinite_unchecked(
+    transmittance: ArrayLike,
+    mu: ArrayLike,
+    dark_count_probability: ArrayLike,
+    misalignment_error: ArrayLike,
+    ec_inefficiency: ArrayLike,
+    basis_sifting: ArrayLike,
+) -> ProtocolResult:
+    """`bb84_decoy_infinite` without its range checks, for callers that checked the inputs once
+    (`link_operating_point` and the intensity optimiser it runs, which calls this ~60 times on
+    intensities it chose itself inside the valid range). Same numbers, bit for bit."""
     gain, qber = wcp_gain_and_error(transmittance, mu, dark_count_probability, misalignment_error)
     y1, e1 = single_photon_yield_and_error(
         transmittance, dark_count_probability, misalignment_error
@@ -199,6 +220,30 @@ def bb84_vacuum_weak(
     _check_common(transmittance, mu, dark_count_probability, misalignment_error)
     _check_post(ec_inefficiency, basis_sifting)
     check_range("decoy_mu", decoy_mu, 0.0, np.inf, low_open=True)
+    return bb84_vacuum_weak_unchecked(
+        transmittance,
+        mu,
+        decoy_mu,
+        dark_count_probability,
+        misalignment_error,
+        ec_inefficiency,
+        basis_sifting,
+        finite_size,
+    )
+
+
+def bb84_vacuum_weak_unchecked(
+    transmittance: ArrayLike,
+    mu: ArrayLike,
+    decoy_mu: ArrayLike,
+    dark_count_probability: ArrayLike,
+    misalignment_error: ArrayLike,
+    ec_inefficiency: ArrayLike,
+    basis_sifting: ArrayLike,
+    finite_size: FiniteSize | None,
+) -> ProtocolResult:
+    """`bb84_vacuum_weak` without its range checks (see `bb84_decoy_infinite_unchecked`); the
+    decoy must still lie below the signal (`vacuum_weak_bounds` refuses otherwise)."""
     gain, qber = wcp_gain_and_error(transmittance, mu, dark_count_probability, misalignment_error)
     decoy_gain, decoy_qber = wcp_gain_and_error(
         transmittance, decoy_mu, dark_count_probability, misalignment_error

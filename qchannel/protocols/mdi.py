@@ -58,7 +58,30 @@ def mdi_decoy_infinite(
     check_misalignment(misalignment_error)
     check_range("ec_inefficiency", ec_inefficiency, 1.0, np.inf)
     check_range("basis_sifting", basis_sifting, 0.0, 1.0, low_open=True)
+    return mdi_decoy_infinite_unchecked(
+        transmittance_a,
+        transmittance_b,
+        mu_a,
+        mu_b,
+        dark_count_probability,
+        misalignment_error,
+        ec_inefficiency,
+        basis_sifting,
+    )
 
+
+def mdi_decoy_infinite_unchecked(
+    transmittance_a: ArrayLike,
+    transmittance_b: ArrayLike,
+    mu_a: ArrayLike,
+    mu_b: ArrayLike,
+    dark_count_probability: ArrayLike,
+    misalignment_error: ArrayLike,
+    ec_inefficiency: ArrayLike,
+    basis_sifting: ArrayLike,
+) -> ProtocolResult:
+    """`mdi_decoy_infinite` without its range checks, for callers that checked the inputs once
+    (`link_operating_point` and its intensity optimiser). Same numbers, bit for bit."""
     eta_a, eta_b, mu_a, mu_b, p_d, e_d = (
         np.asarray(v, dtype=np.float64)
         for v in (

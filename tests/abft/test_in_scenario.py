@@ -23,8 +23,8 @@ EAVESDROPPED_LINK = 2  # joins nodes 2 and 3
 
 
 def test_consensus_runs_inside_a_running_ns3_scenario():
-    from bridge.network_runtime import NetworkRuntime
     from bridge.ns3_runtime import load_ns
+    from bridge.scenario.runtime import NetworkRuntime
 
     ns = load_ns()
     net = ns.QkdNetwork()

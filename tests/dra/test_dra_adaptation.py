@@ -26,7 +26,7 @@ STEPS = 25
 def _env(routing: str = "agent", onset=(0.3, 0.8), steps: int = STEPS, **reward):
     """six-node-random with an early onset (so trust changes within a short episode)."""
     from bridge.env import QkdNetworkEnv
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
 
     config = load_scenario(RANDOM)
     behaviour = config.byzantine.behaviour.model_copy(
@@ -173,3 +173,30 @@ def test_reward_is_the_documented_sum_of_its_terms() -> None:
     finally:
         env.close()
     assert aborted_total > 0  # the static allocation keeps key on the attacked node's links
+
+
+def test_a_step_without_decision_keeps_the_last_decided_distrust() -> None:
+    """Fail-safe routing view: when a step's consensus does not decide, what the last decided
+    step distrusted (links and proved-faulty nodes) stays distrusted for the agents."""
+    env = _env()
+    policy = EnvBaselinePolicy("greedy")
+    try:
+        seed = _seeds_attacking_a_route(env, 3, episodes=1)[0]
+        obs, info = env.reset(seed=seed)
+        policy.reset(env, seed)
+        before = None
+        for _ in range(STEPS):
+            obs, _, _, _, info = env.step(policy.act(obs, info))
+            view = TrustView(env._plane, env.plan)
+            if view.has_decision and len(view.trusted_links) < len(env.plan.links):
+                before = view
+                break
+        assert before is not None, "the attack never made the coordinator distrust anything"
+        plane = env._plane
+        plane.last = plane.coordinator._undecided(plane.last.step + 1, plane.last.stats)
+        assert not plane.last.decided
+        after = TrustView(plane, env.plan)
+        assert after.trusted_links == before.trusted_links
+        assert after.trusted_nodes == before.trusted_nodes
+    finally:
+        env.close()

@@ -61,7 +61,7 @@ def test_bad_input_is_one_line_with_status_2(
 ) -> None:
     from typer.testing import CliRunner
 
-    from experiments.cli import app
+    from cli.main import app
 
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, args)
@@ -73,6 +73,6 @@ def test_bad_input_is_one_line_with_status_2(
 def test_importing_the_commands_stays_light() -> None:
     import sys
 
-    code = "import sys, control.dra.cli; print('torch' in sys.modules, 'gymnasium' in sys.modules)"
+    code = "import sys, cli.dra; print('torch' in sys.modules, 'gymnasium' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "False"], done.stderr

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bridge.env import QkdNetworkEnv
-from bridge.scenario_config import load_scenario
+from bridge.scenario.config import load_scenario
 
 from .conftest import SMALL, rollout, same_info
 

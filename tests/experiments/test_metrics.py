@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bridge.metrics import read_run
+from bridge.scenario.metrics import read_run
 from experiments.metrics import (
     Availability,
     FluctuationRule,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bridge.scenario_config import ScenarioError
+from bridge.scenario.config import ScenarioError
 from experiments.sweep.spec import expand, load_spec, set_field
 from tests.conftest import qkdnet_command
 

@@ -1,7 +1,7 @@
 """MetricsRecorder writes the same tables from numpy columns as from pandas frames.
 
-The recorder buffers columns in preallocated arrays (bridge/metrics.py); a run read back must
-be what recording the frames of the same steps gives, across chunk boundaries and when a
+The recorder buffers columns in preallocated arrays (bridge/scenario/metrics.py); a run read back
+must be what recording the frames of the same steps gives, across chunk boundaries and when a
 column's dtype widens between steps (then a new buffer starts, and nothing is truncated).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge.metrics import MetricsRecorder, read_run
+from bridge.scenario.metrics import MetricsRecorder, read_run
 
 
 def _steps(n_steps: int, rows: int) -> list[dict[str, np.ndarray]]:

@@ -29,7 +29,7 @@ class Outcome:
 
 def run_in_process(args: list[str], capsys) -> Outcome:
     """`qkdnet ARGS` through the console script's entry point, in this process."""
-    from experiments.cli import main
+    from cli.main import main
 
     saved = sys.argv
     sys.argv = ["qkdnet", *args]

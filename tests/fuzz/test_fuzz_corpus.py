@@ -130,7 +130,7 @@ def test_manifest_lists_every_written_file(tmp_path: Path):
     """The recorder's manifest names each part it wrote, and nothing else (no ns-3 needed)."""
     import pandas as pd
 
-    from bridge.metrics import MetricsRecorder, read_manifest
+    from bridge.scenario.metrics import MetricsRecorder, read_manifest
 
     out = tmp_path / "run"
     recorder = MetricsRecorder(out, metadata={}, flush_every=2)
@@ -147,7 +147,7 @@ def test_rerun_of_incomplete_run_keeps_foreign_files(tmp_path: Path):
     """An incomplete run is cleared before a rerun, but only the files its manifest lists."""
     import pandas as pd
 
-    from bridge.metrics import MetricsRecorder, read_manifest, read_run
+    from bridge.scenario.metrics import MetricsRecorder, read_manifest, read_run
 
     out = tmp_path / "run"
     first = MetricsRecorder(out, metadata={}, flush_every=1)
@@ -170,8 +170,8 @@ def test_rerun_of_incomplete_run_keeps_foreign_files(tmp_path: Path):
 def test_allow_expensive_lets_a_costly_scenario_through():
     """The cost ceiling is a default, not a wall: `allow_expensive` (or --allow-expensive) lifts
     it, while what cannot work at all stays refused by validation."""
-    from bridge.scenario_config import ScenarioError, load_scenario
-    from bridge.scenario_cost import check_synthetic_size
+    from bridge.scenario.config import ScenarioError, load_scenario
+    from bridge.scenario.cost import check_synthetic_size
 
     case = CORPUS / "waxman-global-routing.yaml"
     with pytest.raises(ScenarioError, match="routing"):

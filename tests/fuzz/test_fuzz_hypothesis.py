@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from bridge.scenario_config import ScenarioConfig, ScenarioError, parse_scenario
+from bridge.scenario.config import ScenarioConfig, ScenarioError, parse_scenario
 
 pytestmark = pytest.mark.ns3
 SOURCE = "fuzz.yaml"
@@ -103,7 +103,7 @@ SCENARIOS = st.fixed_dictionaries(
 @given(SCENARIOS)
 def test_validated_scenarios_step_once_without_native_crash(ns, data):
     from bridge.scenario import QkdScenario, load_plan
-    from bridge.scenario_cost import estimate_cost
+    from bridge.scenario.cost import estimate_cost
 
     try:
         config = parse_scenario(data, source=SOURCE)

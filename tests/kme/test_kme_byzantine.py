@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.scenario_config import load_scenario
+from bridge.scenario.config import load_scenario
 from tests.kme._service import start_service
 
 pytestmark = pytest.mark.ns3

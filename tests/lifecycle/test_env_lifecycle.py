@@ -44,9 +44,9 @@ def test_dropped_env_releases_the_simulator(ns):
 
 
 def test_dropped_env_after_gc_collect_releases_the_simulator(ns):
-    from bridge.network_runtime import _live
     from bridge.scenario import QkdScenario
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.runtime import _live
 
     _drop_an_env_mid_episode()
     gc.collect()
@@ -56,9 +56,9 @@ def test_dropped_env_after_gc_collect_releases_the_simulator(ns):
 
 
 def test_open_scenario_still_refuses_a_second(ns):
-    from bridge.network_runtime import SimulatorBusyError
     from bridge.scenario import QkdScenario
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.runtime import SimulatorBusyError
 
     config = load_scenario(SMALL)
     with QkdScenario(config, watchdog_s=0), pytest.raises(SimulatorBusyError):
@@ -92,7 +92,7 @@ def test_train_with_two_envs_works_from_the_command_line(tmp_path: Path):
 STALL = textwrap.dedent(
     """
     from bridge.scenario import QkdScenario
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
 
     scenario = QkdScenario(load_scenario({small!r}), watchdog_s=1.0)
     scenario.step()
@@ -114,7 +114,7 @@ def test_watchdog_stops_a_step_whose_clock_stands_still(tmp_path: Path):
         timeout=120,
         cwd=ROOT,
     )
-    from bridge.watchdog import EXIT_WATCHDOG
+    from bridge.scenario.watchdog import EXIT_WATCHDOG
 
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == EXIT_WATCHDOG, done.stderr
@@ -126,7 +126,7 @@ def test_watchdog_stops_a_step_whose_clock_stands_still(tmp_path: Path):
 def test_watchdog_leaves_a_progressing_step_alone(ns):
     """Steps whose clock moves are not stopped (the limit is far below the default)."""
     from bridge.scenario import QkdScenario
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
 
     config = load_scenario(SMALL)
     with QkdScenario(config, watchdog_s=2.0) as scenario:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from bridge.scenario_config import ScenarioConfig, parse_scenario
+from bridge.scenario.config import ScenarioConfig, parse_scenario
 
 FAST_LINK = {"frame_pulses": 1_000_000, "block_size_bits": 20_000}
 
@@ -45,6 +45,18 @@ def relay_topology(path: Path, arm_km: float = 20.0) -> str:
     links = [
         {"a": "A", "b": "R", "length_km": arm_km},
         {"a": "R", "b": "B", "length_km": arm_km},
+    ]
+    return write_topology(path, nodes, links)
+
+
+def ring_with_relay_topology(path: Path, n: int, length_km: float, step_km: float) -> str:
+    """A ring N0 - N1 - ... - N(n-1) - N0 whose N2 - N3 hop runs through an untrusted relay R
+    (an MDI-capable link); the i-th fibre is length_km + i * step_km long."""
+    nodes = [{"id": f"N{i}"} for i in range(n)] + [{"id": "R", "role": "relay"}]
+    pairs = [(f"N{i}", f"N{(i + 1) % n}") for i in range(n)]
+    pairs[2:3] = [("N2", "R"), ("R", "N3")]
+    links = [
+        {"a": a, "b": b, "length_km": length_km + step_km * i} for i, (a, b) in enumerate(pairs)
     ]
     return write_topology(path, nodes, links)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridge.link_physics import LinkPhysics
 from bridge.scenario import load_plan
+from bridge.scenario.link_physics import LinkPhysics
 from tests.network._scenarios import chain_topology, scenario
 
 

@@ -326,7 +326,7 @@ def test_byzantine_fraction_is_drawn_by_seed(tmp_path):
     draws = {tuple(chosen(seed)) for seed in range(8)}
     assert chosen(1) == chosen(1)
     # the env redraws the set on reset(seed=...) without re-planning the rest
-    from bridge.scenario_plan import replan_byzantine
+    from bridge.scenario.plan import replan_byzantine
 
     first = load_plan(scenario(topology, seed=1, demands=demand, byzantine={"fraction": 0.3}))
     redrawn = replan_byzantine(
@@ -369,7 +369,7 @@ def test_step_tables_are_pandas_frames_with_one_row_per_element(tmp_path):
 
 def test_candidate_routes_offer_a_detour_around_a_hub():
     from bridge.scenario import load_plan
-    from bridge.scenario_config import parse_scenario
+    from bridge.scenario.config import parse_scenario
 
     config = parse_scenario(
         {"topology": "secoqc-vienna", "demands": [{"src": "SIE", "dst": "BREIT", "rate_bps": 1}]}
@@ -390,7 +390,7 @@ def test_candidate_routes_offer_a_detour_around_a_hub():
 def test_nix_vector_routing_carries_the_same_traffic_as_global_routing(tmp_path):
     """Nix-vector routing (for large networks: no global routing tables at build) finds the
     same fewest-hop routes here, so post-processing, relay and consensus give the same counters."""
-    from bridge.scenario_config import ScenarioError
+    from bridge.scenario.config import ScenarioError
 
     topology = three_path_topology(tmp_path / "paths.yaml")
 

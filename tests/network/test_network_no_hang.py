@@ -20,7 +20,7 @@ WALK = textwrap.dedent(
     """
     import sys
     from bridge.scenario import QkdScenario
-    from bridge.scenario_config import parse_scenario
+    from bridge.scenario.config import parse_scenario
     from control.plane import ControlPlane
 
     n, steps, step_s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
@@ -74,7 +74,7 @@ def test_the_transport_returns_at_a_deadline_between_two_ticks():
         """
         from bridge.abft_transport import Ns3Transport
         from bridge.scenario import QkdScenario
-        from bridge.scenario_config import parse_scenario
+        from bridge.scenario.config import parse_scenario
 
         config = parse_scenario({"topology": "secoqc-vienna", "steps": 1}, source="t")
         with QkdScenario(config) as sim:

@@ -41,7 +41,7 @@ def baseline_run(tmp_path_factory):
 
 
 def test_the_attacked_links_qber_rises_and_the_demands_delivered_key_falls(baseline_run):
-    from bridge.metrics import read_run
+    from bridge.scenario.metrics import read_run
     from experiments.run import attacked_link_report, demand_report
 
     out, stdout = baseline_run
@@ -88,8 +88,8 @@ def test_a_bad_scenario_field_is_one_line_naming_the_field(tmp_path):
 
 
 def test_same_seed_same_tables_bit_for_bit(tmp_path):
-    from bridge.metrics import read_run
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.metrics import read_run
     from experiments.run import run_scenario
 
     config = load_scenario(DEFAULT, steps=35)  # past the onset, with the ABFT control plane
@@ -109,7 +109,7 @@ def test_same_seed_same_tables_bit_for_bit(tmp_path):
 )
 def test_one_scenario_runs_on_every_builtin_network_and_a_zoo_gml(tmp_path, topology):
     from bridge.scenario import QkdScenario
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
 
     scenario_file = tmp_path / "any-network.yaml"
     data = {

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bridge.scenario_config import parse_scenario
+from bridge.scenario.config import parse_scenario
 
 pytestmark = pytest.mark.ns3
 

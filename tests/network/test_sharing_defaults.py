@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.scenario_config import ScenarioError
+from bridge.scenario.config import ScenarioError
 from tests.network._scenarios import chain_topology, run_steps, scenario, three_path_topology
 
 pytestmark = pytest.mark.ns3

@@ -16,7 +16,7 @@ from ns3gym_helpers import sim_command
 from typer.testing import CliRunner
 
 from bridge.ns3gym import schema as pb
-from bridge.ns3gym.cli import gym_sim
+from cli.ns3gym import gym_sim
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -178,7 +178,7 @@ def test_help_mentions_the_ns3gym_spellings():
 
 
 def test_registered_as_qkdnet_gym_sim():
-    from experiments.cli import app
+    from cli.main import app
 
     result = CliRunner().invoke(app, ["gym-sim", "--help"])
     assert result.exit_code == 0 and "--openGymPort" in result.output

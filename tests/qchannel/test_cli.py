@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from experiments.cli import app
-from qchannel.cli import parse_distance_range
+from cli.main import app
+from cli.physics import parse_distance_range
 from tests.conftest import qkdnet_command
 
 runner = CliRunner()

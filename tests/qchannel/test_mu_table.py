@@ -1,4 +1,5 @@
-"""The tabulated optimal intensity (bridge.mu_table) against optimising every point directly.
+"""The tabulated optimal intensity (bridge.scenario.mu_table) against optimising every point
+directly.
 
 The bound: interpolating the optimal mu on a 0.05 dB grid loses less than 1e-6 of the key rate
 (relative) at any loss where the link makes key, and the interpolated mu is within 1e-3 of the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge.mu_table import OptimalMuTables, hardware_operating_point, optimal_mu
+from bridge.scenario.mu_table import OptimalMuTables, hardware_operating_point, optimal_mu
 from qchannel import get_preset
 
 RATE_BOUND = 1e-6

@@ -9,9 +9,9 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from bridge.demand_generator import generate_pairs
-from bridge.scenario_config import DemandGeneratorConfig, ScenarioError, parse_scenario
-from bridge.scenario_plan import plan_scenario
+from bridge.scenario.config import DemandGeneratorConfig, ScenarioError, parse_scenario
+from bridge.scenario.demand_generator import generate_pairs
+from bridge.scenario.plan import plan_scenario
 from bridge.topology import load_topology
 from bridge.topology.options import TopologyOptions
 

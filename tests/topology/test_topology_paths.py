@@ -84,14 +84,30 @@ def test_node_disjoint_paths_are_disjoint_maximal_and_of_least_total_length(grap
     assert all(nx.is_simple_path(topology.graph, list(p)) for p in paths)
     best_count = min(k, len(list(nx.node_disjoint_paths(topology.graph, src, dst))))
     assert len(paths) == best_count
-    # brute force: the least total length over every set of best_count disjoint simple paths
+    # exhaustive: the least total length over every set of best_count disjoint simple paths
     simple = [tuple(p) for p in nx.all_simple_paths(topology.graph, src, dst)]
-    best = min(
-        sum(topology.path_length_km(p) for p in combo)
-        for combo in itertools.combinations(simple, best_count)
-        if all(
-            not (set(a[1:-1]) & set(b[1:-1])) and not (len(a) == len(b) == 2)
-            for a, b in itertools.combinations(combo, 2)
-        )
-    )
+    best = _least_disjoint_total([topology.path_length_km(p) for p in simple], simple, best_count)
     assert sum(topology.path_length_km(p) for p in paths) == pytest.approx(best)
+
+
+def _least_disjoint_total(lengths: list[float], simple: list[tuple], count: int) -> float:
+    """Least total length of `count` simple paths sharing no inner node (and at most one direct
+    edge), by backtracking over the paths that stay disjoint. Why not itertools.combinations:
+    a 7-node graph can have ~300 simple paths, ~4.6e8 sets of four (a 12-minute test); keeping
+    only disjoint extensions visits a few thousand."""
+    best = float("inf")
+
+    def extend(start: int, used: frozenset, direct: bool, total: float, left: int) -> None:
+        nonlocal best
+        if left == 0:
+            best = min(best, total)
+            return
+        for i in range(start, len(simple)):
+            path = simple[i]
+            inner = frozenset(path[1:-1])
+            if inner & used or (direct and len(path) == 2):
+                continue
+            extend(i + 1, used | inner, direct or len(path) == 2, total + lengths[i], left - 1)
+
+    extend(0, frozenset(), False, 0.0, count)
+    return best

@@ -182,7 +182,7 @@ def test_repeater_chains_keep_the_fibre_and_bound_every_hop(
 
 
 def test_scenario_topology_options_are_validated_with_their_field_names() -> None:
-    from bridge.scenario_config import ScenarioError, parse_scenario
+    from bridge.scenario.config import ScenarioError, parse_scenario
 
     for options, field in (
         ({"max_link_km": -1}, "topology_options.max_link_km"),

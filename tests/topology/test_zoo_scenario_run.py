@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from bridge.metrics import read_run
 from bridge.scenario import load_plan
-from bridge.scenario_config import parse_scenario
+from bridge.scenario.config import parse_scenario
+from bridge.scenario.metrics import read_run
 from experiments.run import run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli_errors import user_errors
+from cli.errors import user_errors
 
 
 def sweep(

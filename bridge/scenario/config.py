@@ -185,12 +185,13 @@ class RoutingConfig(_Strict):
     of which rebuild it (1 path = hop-by-hop relay); `authenticate` tags each share (off =
     the "no ABFT" baseline).
 
-    Defaults (`control.abft.sharing`): a relayed demand uses up to 3 node-disjoint routes with
-    threshold max(2, paths - 1), i.e. (2, 3) Shamir where the graph has 3 disjoint routes, so one
-    dropping or lying relay costs nothing and no single relay holds the key; with only 2 routes
-    (2, 2), with 1 route hop by hop (the plan records the fallback). Neighbours use their link's
-    key directly. A configured `paths` is a requirement. Threshold 1 over several routes lets any
-    one relay rebuild the key and is refused unless `allow_single_share_reconstruction` is true.
+    Defaults (`bridge.scenario.sharing_policy`): a relayed demand uses up to 3 node-disjoint
+    routes with threshold max(2, paths - 1), i.e. (2, 3) Shamir where the graph has 3 disjoint
+    routes, so one dropping or lying relay costs nothing and no single relay holds the key; with
+    only 2 routes (2, 2), with 1 route hop by hop (the plan records the fallback). Neighbours use
+    their link's key directly. A configured `paths` is a requirement. Threshold 1 over several
+    routes lets any one relay rebuild the key and is refused unless
+    `allow_single_share_reconstruction` is true.
 
     `when_short`: what a reroute does when the control plane finds fewer trusted node-disjoint
     routes than t. "fewer_shares" (default) serves the demand over the routes that remain with
@@ -239,9 +240,9 @@ class DemandConfig(_Strict):
 
 
 class DemandGeneratorConfig(_Strict):
-    """Demands picked from whatever topology the scenario runs on (`bridge.demand_generator`):
-    `pairs` endpoint pairs, each asking `rate_bps`, chosen at random (seeded), farthest apart, or
-    among the best-connected nodes."""
+    """Demands picked from whatever topology the scenario runs on
+    (`bridge.scenario.demand_generator`): `pairs` endpoint pairs, each asking `rate_bps`, chosen
+    at random (seeded), farthest apart, or among the best-connected nodes."""
 
     pairs: int = Field(..., ge=1)
     rate_bps: float = Field(..., ge=0.0, allow_inf_nan=False)
@@ -388,7 +389,7 @@ class ScenarioConfig(_Strict):
     reward: RewardConfig = RewardConfig()
     allow_expensive: bool = Field(
         False,
-        description="run even when the cost estimate (bridge.scenario_cost) says it would take "
+        description="run even when the cost estimate (bridge.scenario.cost) says it would take "
         "hours or exhaust memory (also `qkdnet run --allow-expensive`)",
     )
     _source: str = PrivateAttr("scenario")

@@ -1,7 +1,7 @@
 """`qkdnet keyrate` and `qkdnet fading`: key rate versus distance, and a fading time series.
 
 Top-level imports stay light (typer, stdlib): numpy, scipy and matplotlib load inside the command
-bodies so `qkdnet --help` stays instant (see experiments/cli.py).
+bodies so `qkdnet --help` stays instant (see cli/main.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from experiments.cli_errors import user_errors
+from cli.errors import user_errors
 
 
 class ProtocolName(StrEnum):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli_errors import user_errors
+from cli.errors import user_errors
 
 
 def run(
@@ -43,10 +43,10 @@ def run(
     from rich.console import Console
     from rich.table import Table
 
-    from bridge.metrics import read_run
     from bridge.scenario import load_plan
-    from bridge.scenario_config import load_scenario
-    from bridge.watchdog import check_stall_s
+    from bridge.scenario.config import load_scenario
+    from bridge.scenario.metrics import read_run
+    from bridge.scenario.watchdog import check_stall_s
     from experiments.run import (
         attacked_link_report,
         demand_report,

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from bridge.demand_generator import generate_pairs
-from bridge.scenario_config import (
+from bridge.scenario.config import (
     ByzantineBehaviourConfig,
     DemandConfig,
     DemandGeneratorConfig,
@@ -32,8 +31,8 @@ from bridge.scenario_config import (
     ScenarioConfig,
     ScenarioError,
 )
-from control.abft.errors import SharingError
-from control.abft.sharing import DEFAULT_PATHS, sharing_for
+from bridge.scenario.demand_generator import generate_pairs
+from bridge.scenario.sharing_policy import DEFAULT_PATHS, SharingError, sharing_for
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from experiments.cli_errors import fail, user_errors
+from cli.errors import fail, user_errors
 
 AGENTS = ("baseline", "static", "greedy", "random", "abft", "oracle", "dqn", "sb3")
 # agents 'all' means: every one that needs no file, plus dqn/sb3 when their file is given
@@ -35,14 +35,6 @@ EnvIdOption = Annotated[
     str | None,
     typer.Option("--env-id", help="A registered Gymnasium env instead of a scenario."),
 ]
-
-
-def make_gym_env(env_id: str, seed: int):
-    """A registered Gymnasium env; `seed` is unused (episodes are seeded through reset)."""
-    import gymnasium as gym
-
-    del seed
-    return gym.make(env_id)
 
 
 def env_factory_for(
@@ -61,6 +53,8 @@ def env_factory_for(
             raise fail(f"unknown Gymnasium env id {env_id!r}") from None
         if env_options:
             raise fail(f"{', '.join(env_options)} only apply to scenario environments")
+        from bridge.env_factory import make_gym_env
+
         return partial(make_gym_env, env_id), env_id.replace("/", "_")
     if not scenario.is_file():
         raise fail(f"scenario file not found: {scenario}")

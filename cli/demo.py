@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from experiments.cli_errors import user_errors
+from cli.errors import user_errors
 
 
 def build_module(

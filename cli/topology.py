@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from bridge.topology.options import CO_LOCATED_KM_DEFAULT, MAX_NODES_DEFAULT
-from experiments.cli_errors import user_errors
+from cli.errors import user_errors
 
 app = typer.Typer(
     help="Built-in QKD networks, topology files and synthetic specs.",

@@ -20,11 +20,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bridge.scenario_config import MAX_BLOCK_BITS, ScenarioConfig, ScenarioError
+from bridge.scenario.config import MAX_BLOCK_BITS, ScenarioConfig, ScenarioError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bridge.link_physics import LinkPhysics
-    from bridge.scenario_plan import ScenarioPlan
+    from bridge.scenario.link_physics import LinkPhysics
+    from bridge.scenario.plan import ScenarioPlan
 
 MIN_FRAME_S = 1e-6  # a frame's duration is rounded to whole ns: >= 1000 ticks keeps that < 0.1 %
 MAX_WALL_S = 3600.0  # a run estimated above this is refused unless allow_expensive

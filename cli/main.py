@@ -1,7 +1,8 @@
 """The `qkdnet` command line.
 
-Each sub-command lives in the module that owns its job; this file only wires them into one Typer
-app. Modules registered here must keep their top-level imports light (typer, stdlib): ns-3 takes
+Each sub-command lives in its own module of this `cli` package (the top layer: it imports the
+libraries, they never import it); this file only wires them into one Typer app. Modules
+registered here must keep their top-level imports light (typer, stdlib): ns-3 takes
 seconds to load and torch is heavy, so they are imported inside the command bodies. That keeps
 `qkdnet --help` and argument errors instant.
 """
@@ -21,44 +22,44 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every sub-command. One line per command; keep the imports light (see module doc)."""
-    from bridge import cli as bridge_cli
+    from cli import demo as demo_cli
 
-    app.command("demo")(bridge_cli.demo)
-    app.command("build-module")(bridge_cli.build_module)
+    app.command("demo")(demo_cli.demo)
+    app.command("build-module")(demo_cli.build_module)
 
-    from experiments import run_cli
+    from cli import run as run_cli
 
     app.command("run")(run_cli.run)
 
-    from experiments.sweep import cli as sweep_cli
+    from cli import sweep as sweep_cli
 
     app.command("sweep")(sweep_cli.sweep)
 
-    from experiments.reproduce import cli as reproduce_cli
+    from cli import reproduce as reproduce_cli
 
     app.command("reproduce")(reproduce_cli.reproduce)
 
-    from bridge.ns3gym import cli as ns3gym_cli
+    from cli import ns3gym as ns3gym_cli
 
     app.command("gym-sim")(ns3gym_cli.gym_sim)
 
-    from qchannel import cli as qchannel_cli
+    from cli import physics as qchannel_cli
 
     app.command("keyrate")(qchannel_cli.keyrate)
     app.command("fading")(qchannel_cli.fading)
 
-    from control.dra import cli as dra_cli
+    from cli import dra as dra_cli
 
     app.command("train")(dra_cli.train)
     app.command("evaluate")(dra_cli.evaluate)
     app.command("curve")(dra_cli.curve)
     app.command("train-sb3")(dra_cli.train_sb3)
 
-    from bridge.topology import cli as topology_cli
+    from cli import topology as topology_cli
 
     app.add_typer(topology_cli.app, name="topologies")
 
-    from kme import cli as kme_cli
+    from cli import kme as kme_cli
 
     app.command("kme")(kme_cli.kme)
 

@@ -18,15 +18,14 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from bridge.link_physics import LinkPhysics, LinkPoints
-from bridge.network_runtime import NetworkRuntime
 from bridge.ns3_runtime import load_ns
-from bridge.scenario_config import ScenarioConfig, ScenarioError, load_scenario
-from bridge.scenario_cost import check_cost
-from bridge.scenario_plan import ScenarioPlan, plan_scenario
-from bridge.watchdog import default_stall_s, watching
-from control.abft.errors import SharingError
-from control.abft.sharing import check_threshold
+from bridge.scenario.config import ScenarioConfig, ScenarioError, load_scenario
+from bridge.scenario.cost import check_cost
+from bridge.scenario.link_physics import LinkPhysics, LinkPoints
+from bridge.scenario.plan import ScenarioPlan, plan_scenario
+from bridge.scenario.runtime import NetworkRuntime
+from bridge.scenario.sharing_policy import SharingError, check_threshold
+from bridge.scenario.watchdog import default_stall_s, watching
 
 
 class ControlOutcome(Protocol):
@@ -46,6 +45,10 @@ class StepControl(Protocol):
 
     Why a protocol: the scenario layer must not know the control layer (the runner or the env
     composes the two); it only needs these three calls, in this order, each step."""
+
+    #: Whether `run_consensus` sends messages through ns-3 (this step's link inputs must then
+    #: hold before it runs); False for a control plane that decides without simulated time.
+    in_simulated_time: bool
 
     def begin(self, result: StepResult) -> None:
         """Start agreeing on the previous step's result."""
@@ -158,7 +161,7 @@ class StepResult:
 
 def load_plan(config: ScenarioConfig) -> ScenarioPlan:
     """Read the scenario's topology and plan the network (no ns-3 involved)."""
-    from bridge.scenario_cost import check_synthetic_size, check_topology_size
+    from bridge.scenario.cost import check_synthetic_size, check_topology_size
     from bridge.topology import load_topology
 
     check_synthetic_size(config)  # before a huge synthetic graph is drawn
@@ -185,7 +188,8 @@ class QkdScenario:
         """Build `config` in ns-3 (its topology is read unless a ready `plan` is given).
 
         `watchdog_s`: wall seconds a step may go without simulated progress before the process
-        stops with one line (bridge.watchdog; default $QKDNET_WATCHDOG_S or 300 s, 0 = off)."""
+        stops with one line (bridge.scenario.watchdog; default $QKDNET_WATCHDOG_S or 300 s,
+        0 = off)."""
         self.config = config
         self.watchdog_s = default_stall_s() if watchdog_s is None else watchdog_s
         self.seed = config.seed if seed is None else int(seed)
@@ -197,6 +201,8 @@ class QkdScenario:
         self._start_ns = int(self.runtime.network.GetNowNs())
         self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
         self._thresholds = np.array([d.threshold for d in self.plan.demands], dtype=np.int64)
+        self._thresholds_planned = self._thresholds.copy()
+        self._paths_planned = np.array([d.paths for d in self.plan.demands], dtype=np.int64)
         # Routes the last reroute offered per demand, and reroutes refused for having fewer
         # routes than the demand's threshold (its t is never lowered to fit).
         self._offered_routes = np.array([d.paths for d in self.plan.demands], dtype=np.int64)
@@ -314,7 +320,7 @@ class QkdScenario:
             flat.extend(route)
             flat.append(-1)
         array = np.asarray(flat, dtype=np.int32)
-        from bridge.network_runtime import _cpp_errors_as_value_errors
+        from bridge.scenario.runtime import _cpp_errors_as_value_errors
 
         with _cpp_errors_as_value_errors():
             self.runtime.network.SetDemandRoutes(
@@ -336,7 +342,7 @@ class QkdScenario:
             raise ValueError(f"protocol must be one of {sorted(PROTOCOL_CODES)}, not {protocol!r}")
         if protocol == "mdi" and self.plan.links[link].relay is None:
             raise ValueError(f"link {link} has no relay node: it cannot run MDI-QKD")
-        from bridge.network_runtime import _cpp_errors_as_value_errors
+        from bridge.scenario.runtime import _cpp_errors_as_value_errors
 
         with _cpp_errors_as_value_errors():
             self.runtime.network.SetLinkProtocol(link, PROTOCOL_CODES[protocol])
@@ -376,7 +382,8 @@ class QkdScenario:
         for field in ("gain", "qber", "sifting_ratio", "secret_fraction", "pulse_rate_hz"):
             self.runtime.link_input(field)[:] = getattr(point, field)
         if self.control is not None and self._last_result is not None:
-            self.runtime.apply_inputs()  # this step's inputs already hold during the consensus
+            if self.control.in_simulated_time:  # else `runtime.step` applies them just as well
+                self.runtime.apply_inputs()  # this step's inputs already hold during the consensus
             self.control.begin(self._last_result)
             self.control.run_consensus(until_ns=target_ns - 1000)  # until 1 us before the end
         now_ns = int(self.runtime.network.GetNowNs())
@@ -424,11 +431,8 @@ class QkdScenario:
         # Sharing as planned vs now: n the scenario configured, how many routes the last
         # reroute found short of it, how far t is below the planned t, and reroutes refused
         # for having fewer routes than t.
-        planned = self.plan.demands
-        demands["paths_configured"] = np.array([d.paths for d in planned], np.int64)
-        demands["threshold_lowered"] = (
-            np.array([d.threshold for d in planned], np.int64) - self._thresholds
-        )
+        demands["paths_configured"] = self._paths_planned.copy()
+        demands["threshold_lowered"] = self._thresholds_planned - self._thresholds
         demands["routes_short"] = np.maximum(demands["paths_configured"] - self._offered_routes, 0)
         demands["reroutes_refused"] = self._reroutes_refused.copy()
 

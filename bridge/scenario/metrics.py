@@ -54,15 +54,18 @@ class _ColumnBuffer:
         self.arrays = {"step": np.empty(steps * n, dtype=np.int64)}
         for name, values in columns.items():
             self.arrays[name] = np.empty(steps * n, dtype=np.asarray(values).dtype)
+        self.dtypes = [self.arrays[name].dtype for name in columns]
 
     def accepts(self, columns: Mapping[str, np.ndarray]) -> bool:
         """Same columns in the same order, and values that fit the arrays' dtypes unchanged."""
         if tuple(columns) != self.names[1:]:
             return False
+        dtypes = [np.asarray(values).dtype for values in columns.values()]
+        if dtypes == self.dtypes:  # every step of a run: no promotion rules to apply
+            return True
         return all(
-            np.result_type(self.arrays[name].dtype, np.asarray(values).dtype)
-            == self.arrays[name].dtype
-            for name, values in columns.items()
+            np.result_type(have, dtype) == have
+            for have, dtype in zip(self.dtypes, dtypes, strict=True)
         )
 
     def append(self, step: int, columns: Mapping[str, np.ndarray]) -> None:

@@ -62,25 +62,62 @@ class OptimalMuTables:
     STEP_DB = 0.05  #: grid spacing of every table
     MARGIN_DB = 2.0  #: a table is built this far beyond the losses that asked for it
     MAX_LOSS_DB = 120.0  #: beyond this (deep fading) the optimum is computed directly
+    MAX_SPLITS = 256  #: link groupings remembered (`_split`)
 
     def __init__(self, hardware: Array, optimise: Optimiser) -> None:
         """`hardware`: one row per link of the values a table depends on (see module doc)."""
         self._rows, inverse = np.unique(hardware, axis=0, return_inverse=True)
         self._hardware_id = inverse.reshape(-1)
         self._optimise = optimise
-        self._tables: dict[tuple[str, int, float], tuple[float, Array]] = {}
+        self._tables: dict[tuple[str, int, float], tuple[Array, Array]] = {}
+        self._splits: dict[tuple[str, bytes, bytes], list] = {}
 
     def optimal_mu(self, protocol: str, links: np.ndarray, loss_db: Array, attack: Array) -> Array:
         """Optimal mu for `links` (indices) at their `loss_db` under `attack` (arrays alike)."""
         out = np.empty(links.size)
-        keys = np.stack([self._hardware_id[links].astype(np.float64), attack])
-        unique, inverse = np.unique(keys, axis=1, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for j in range(unique.shape[1]):
-            chosen = inverse == j
-            key = (protocol, int(unique[0, j]), float(unique[1, j]))
+        for key, chosen in self._split(protocol, links, attack):
             out[chosen] = self._lookup(key, loss_db[chosen])
         return out
+
+    def _split(
+        self, protocol: str, links: np.ndarray, attack: Array
+    ) -> list[tuple[tuple[str, int, float], np.ndarray]]:
+        """(table key, mask over `links`) per distinct (hardware, attack) among `links`.
+
+        Remembered per (protocol, links, attack): the same links ask every step, and finding
+        the distinct pairs anew (`np.unique` over columns) cost more than the lookups."""
+        memo_key = (protocol, links.tobytes(), np.asarray(attack, dtype=np.float64).tobytes())
+        split = self._splits.get(memo_key)
+        if split is None:
+            keys = np.stack([self._hardware_id[links].astype(np.float64), attack])
+            unique, inverse = np.unique(keys, axis=1, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            split = [
+                ((protocol, int(unique[0, j]), float(unique[1, j])), inverse == j)
+                for j in range(unique.shape[1])
+            ]
+            if len(self._splits) >= self.MAX_SPLITS:
+                self._splits.clear()  # link sets that keep changing: stay bounded
+            self._splits[memo_key] = split
+        return split
+
+    def covers(self, protocol: str, links: np.ndarray, loss_db: Array) -> bool:
+        """Whether `optimal_mu` (no attack) would answer from the tables as they are, building
+        or extending none."""
+        for key, chosen in self._split(protocol, links, np.zeros(links.size)):
+            loss = loss_db[chosen]
+            inside = loss[loss <= self.MAX_LOSS_DB]
+            if inside.size == 0:
+                continue
+            table = self._tables.get(key)
+            if table is None or not self._covered(table, float(inside.min()), float(inside.max())):
+                return False
+        return True
+
+    def _covered(self, table: tuple[Array, Array], low: float, high: float) -> bool:
+        grid, values = table
+        start = float(grid[0])
+        return start <= low and high <= start + self.STEP_DB * (values.size - 1)
 
     def _lookup(self, key: tuple[str, int, float], loss_db: Array) -> Array:
         inside = loss_db <= self.MAX_LOSS_DB
@@ -89,26 +126,27 @@ class OptimalMuTables:
             far = ~inside
             mu[far] = self._optimise(key[0], self._rows[key[1]], key[2], loss_db[far])
         if inside.any():
-            start, values = self._table(key, loss_db[inside])
-            grid = start + self.STEP_DB * np.arange(values.size)
+            grid, values = self._table(key, loss_db[inside])
             mu[inside] = np.interp(loss_db[inside], grid, values)
         return mu
 
-    def _table(self, key: tuple[str, int, float], loss_db: Array) -> tuple[float, Array]:
-        """The table for `key`, (re)built to cover `loss_db` if it does not yet."""
+    def _table(self, key: tuple[str, int, float], loss_db: Array) -> tuple[Array, Array]:
+        """(losses, optimal mu) of the table for `key`, (re)built to cover `loss_db` if it does
+        not yet."""
         low, high = float(loss_db.min()), float(loss_db.max())
         table = self._tables.get(key)
         if table is not None:
-            start, values = table
-            if start <= low and high <= start + self.STEP_DB * (values.size - 1):
+            if self._covered(table, low, high):
                 return table
+            grid, values = table
+            start = float(grid[0])
             low = min(low, start)
             high = max(high, start + self.STEP_DB * (values.size - 1))
         start = self.STEP_DB * np.floor(max(low - self.MARGIN_DB, 0.0) / self.STEP_DB)
         stop = min(high + self.MARGIN_DB, self.MAX_LOSS_DB + self.MARGIN_DB)
         grid = start + self.STEP_DB * np.arange(int(np.ceil((stop - start) / self.STEP_DB)) + 1)
         values = self._optimise(key[0], self._rows[key[1]], key[2], grid)
-        self._tables[key] = (float(start), values)
+        self._tables[key] = (grid, values)
         return self._tables[key]
 
     @property

@@ -3,7 +3,7 @@ with one line saying where it was.
 
 Why a process exit and not an exception: when ns-3 stops advancing (an event storm at one instant,
 a loop inside the model) the main thread is inside C++, where Python cannot raise anything. The
-watchdog is a daemon thread: ns-3's stepping calls release the GIL (bridge.network_runtime), so the
+watchdog is a daemon thread: ns-3's stepping calls release the GIL (bridge.scenario.runtime), so the
 thread keeps running, polls the simulation clock and, when it has not moved for `stall_s` wall
 seconds while a step is in progress, prints `qkdnet: error: watchdog: ...` on stderr and exits
 with status 3. What the run already wrote stays valid: run directories are written incrementally

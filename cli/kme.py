@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli_errors import fail, user_errors
+from cli.errors import fail, user_errors
 
 
 def kme(
@@ -99,7 +99,7 @@ def _serve(
     log_requests: bool,
     progress_s: float,
 ) -> None:
-    from bridge.scenario_config import load_scenario
+    from bridge.scenario.config import load_scenario
     from kme.api import KmeApi
     from kme.certs import certificate_set, generate_certificates
     from kme.clock import OnDemandClock, RealTimeClock
