@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from bridge.ns3_runtime import load_ns
-from bridge.scenario_config import ScenarioConfig, load_scenario
+from bridge.scenario.config import ScenarioConfig, load_scenario
 
 from ._scenarios import relay_topology, scenario
 
