@@ -74,7 +74,7 @@ def train_sb3(
         verbose=0,
     )
     try:
-        model.learn(total_timesteps=total, progress_bar=False)
+        model.learn(total_timesteps=total, progress_bar=progress)  # tqdm + rich (deps)
     finally:
         env.close()
     out_path.parent.mkdir(parents=True, exist_ok=True)
