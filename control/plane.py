@@ -101,9 +101,6 @@ class ControlPlane:
         self.members = [node.index for node in plan.nodes if node.trusted]
         self._member_of = {ns_node: i for i, ns_node in enumerate(self.members)}
         endpoints = tuple((self._member_of[link.a], self._member_of[link.b]) for link in plan.links)
-        self._observers = np.zeros((len(self.members), len(plan.links)), dtype=bool)
-        for k, (a, b) in enumerate(endpoints):
-            self._observers[a, k] = self._observers[b, k] = True
         # the member at each link's A and B end: every report of a step is filled in one go
         self._ends = np.array(endpoints, dtype=np.int64).reshape(-1, 2).T
         abft_config = AbftConfig(
@@ -196,7 +193,7 @@ class ControlPlane:
         links = np.arange(n_links)
         qber[self._ends[0], links], buffers[self._ends[0], links] = qber_a, buffer_a
         qber[self._ends[1], links], buffers[self._ends[1], links] = qber_b, buffer_b
-        seen = self._observers & ~np.isnan(qber)
+        seen = ~np.isnan(qber)  # a link's two ends, where they reported a QBER
         votes = np.where(seen, np.where(qber <= bound, 1, -1), 0).astype(np.int64)
         reports = {
             member: NodeReport(
