@@ -24,7 +24,8 @@ Routing: ns-3's global routing (tables built at start) below --nix-from nodes, N
 (routes found on first use) from there on; global routing takes ~100 s to build at 1000 nodes.
 
     .venv/bin/python benchmarks/bench_floor.py [--sizes 6 50 200 1000] [--sim-seconds 0.5]
-        [--nix-from 1000] [--run-steps 100] [--wire-steps 100] [--no-run-path] [--no-wire]
+        [--nix-from 1000] [--run-steps 100] [--wire-steps 100] [--wire-rounds 5]
+        [--no-run-path] [--no-wire]
         [--compare-frames] [--scheduler ns3::CalendarScheduler] [--warmup-seconds 0.1]
 
 Frames: links aggregate their frames (one ns-3 event per closed block, exact; see qkd-link.h);
@@ -35,10 +36,12 @@ events-by-kind table shows what the events are for at each size.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -387,19 +390,16 @@ def _process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure_wire_path(steps: int, warmup: int, seed: int) -> dict[str, float]:
-    """Six-node env (baseline control), ms per step in process and over the ns3-gym wire.
+def _in_process_env_ms(steps: int, warmup: int, seed: int) -> tuple[float, float]:
+    """Six-node env (baseline control) stepped in this process: (wall, CPU) ms per step.
 
-    Wall clock and CPU time; over the wire the CPU time is the agent's plus the simulation
-    process's (read from /proc), so the ratio holds on a loaded machine too.
+    Run in a fresh process (see `measure_wire_path`), as the wire's simulation process is.
     """
     from bench_bridge import _config
 
     from bridge.env import QkdNetworkEnv
-    from bridge.ns3gym import Ns3GymEnv
 
-    config = _config(SIX_NODE, steps + warmup + 1, "baseline")
-    env = QkdNetworkEnv(config)
+    env = QkdNetworkEnv(_config(SIX_NODE, steps + warmup + 1, "baseline"))
     try:
         env.reset(seed=seed)
         for _ in range(warmup):
@@ -407,10 +407,19 @@ def measure_wire_path(steps: int, warmup: int, seed: int) -> dict[str, float]:
         wall0, cpu0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             env.step(0)
-        local_wall = time.perf_counter() - wall0
-        local_cpu = time.process_time() - cpu0
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     finally:
         env.close()
+    return wall * 1e3 / steps, cpu * 1e3 / steps
+
+
+def _wire_env_ms(steps: int, warmup: int, seed: int) -> tuple[float, float]:
+    """The same env over the ns3-gym wire: (wall, CPU of agent + simulation process) ms per step."""
+    from bench_bridge import _config
+
+    from bridge.ns3gym import Ns3GymEnv
+
+    config = _config(SIX_NODE, steps + warmup + 1, "baseline")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scenario.yaml"
         path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
@@ -423,16 +432,43 @@ def measure_wire_path(steps: int, warmup: int, seed: int) -> dict[str, float]:
             wall0, cpu0, sim0 = time.perf_counter(), time.process_time(), _process_cpu_s(pid)
             for _ in range(steps):
                 wire_env.step(0)
-            wire_wall = time.perf_counter() - wall0
-            wire_cpu = time.process_time() - cpu0 + _process_cpu_s(pid) - sim0
+            wall = time.perf_counter() - wall0
+            cpu = time.process_time() - cpu0 + _process_cpu_s(pid) - sim0
         finally:
             wire_env.close()
-    per = 1e3 / steps
+    return wall * 1e3 / steps, cpu * 1e3 / steps
+
+
+def measure_wire_path(steps: int, warmup: int, seed: int, rounds: int) -> dict[str, float]:
+    """Six-node env (baseline control), ms per step in process and over the ns3-gym wire.
+
+    Both sides run in fresh processes, round after round (in process, then over the wire): the
+    wire's simulation is a fresh `python -m bridge.ns3gym` process, so the in-process env gets
+    a fresh process too rather than this one, whose heap the large scenarios above have shaped.
+    The same C++ step varies by ~±10 % from one fresh process to the next, so one pair of
+    processes does not say which side is faster; the median over rounds of the ratio does, and
+    the range is printed beside it. Over the wire the CPU time is the agent's plus the
+    simulation process's (read from /proc), so the CPU ratio holds on a loaded machine too.
+    """
+    spawn = multiprocessing.get_context("spawn")
+    local, wire = [], []
+    for _ in range(rounds):
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            local.append(pool.submit(_in_process_env_ms, steps, warmup, seed).result())
+        wire.append(_wire_env_ms(steps, warmup, seed))
+    wall_ratios = [w[0] / loc[0] for w, loc in zip(wire, local, strict=True)]
+    cpu_ratios = [w[1] / loc[1] for w, loc in zip(wire, local, strict=True)]
     return {
-        "in_process_ms": local_wall * per,
-        "wire_ms": wire_wall * per,
-        "in_process_cpu_ms": local_cpu * per,
-        "wire_cpu_ms": wire_cpu * per,
+        "in_process_ms": float(np.median([loc[0] for loc in local])),
+        "in_process_cpu_ms": float(np.median([loc[1] for loc in local])),
+        "wire_ms": float(np.median([w[0] for w in wire])),
+        "wire_cpu_ms": float(np.median([w[1] for w in wire])),
+        "wall_ratio": float(np.median(wall_ratios)),
+        "wall_ratio_min": min(wall_ratios),
+        "wall_ratio_max": max(wall_ratios),
+        "cpu_ratio": float(np.median(cpu_ratios)),
+        "cpu_ratio_min": min(cpu_ratios),
+        "cpu_ratio_max": max(cpu_ratios),
     }
 
 
@@ -469,6 +505,9 @@ def main() -> None:
     parser.add_argument("--nix-from", type=int, default=1000, help="Nix-vector routing from here")
     parser.add_argument("--run-steps", type=int, default=101)
     parser.add_argument("--wire-steps", type=int, default=100)
+    parser.add_argument(
+        "--wire-rounds", type=int, default=5, help="fresh-process pairs for the wire ratio"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-run-path", action="store_true")
     parser.add_argument("--no-wire", action="store_true")
@@ -487,6 +526,8 @@ def main() -> None:
     args = parser.parse_args()
     if any(n < 6 for n in args.sizes) or args.sim_seconds <= 0 or args.warmup_seconds < 0:
         parser.error("sizes must be >= 6 nodes, --sim-seconds > 0 and --warmup-seconds >= 0")
+    if args.wire_rounds < 1 or args.wire_steps < 1:
+        parser.error("--wire-rounds and --wire-steps must be >= 1")
 
     print("1. CPU cost per ns-3 event: scenario step vs plain UDP chain, same process, same run")
     print(
@@ -560,14 +601,21 @@ def main() -> None:
             + text,
             flush=True,
         )
-    wire = None if args.no_wire else measure_wire_path(args.wire_steps, 10, args.seed)
+    wire = (
+        None
+        if args.no_wire
+        else measure_wire_path(args.wire_steps, 10, args.seed, args.wire_rounds)
+    )
     if wire is not None:
         print(
-            f"3. wire path (six-node env, baseline, {args.wire_steps} steps): in process "
+            f"3. wire path (six-node env, baseline, {args.wire_steps} steps, medians of "
+            f"{args.wire_rounds} rounds of fresh processes): in process "
             f"{wire['in_process_ms']:.1f} ms/step wall, {wire['in_process_cpu_ms']:.1f} ms CPU; "
             f"over the wire {wire['wire_ms']:.1f} ms/step wall, {wire['wire_cpu_ms']:.1f} ms CPU "
-            f"(both processes); x{wire['wire_ms'] / wire['in_process_ms']:.2f} wall, "
-            f"x{wire['wire_cpu_ms'] / wire['in_process_cpu_ms']:.2f} CPU"
+            f"(both processes); x{wire['wall_ratio']:.2f} wall "
+            f"({wire['wall_ratio_min']:.2f}-{wire['wall_ratio_max']:.2f}), "
+            f"x{wire['cpu_ratio']:.2f} CPU "
+            f"({wire['cpu_ratio_min']:.2f}-{wire['cpu_ratio_max']:.2f})"
         )
 
 
