@@ -254,12 +254,28 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(400, f"request body larger than {MAX_BODY_BYTES} bytes")
     try:
-        value = json.loads(body.decode("utf-8")) if body.strip() else {}
+        value = (
+            json.loads(body.decode("utf-8"), object_pairs_hook=_unique_members)
+            if body.strip()
+            else {}
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ApiError(400, "request body must be a JSON object")
     return value
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose member names are unique. Why: `json` keeps the last of two equal
+    names silently, so {"number": 1, "number": 500} would be served as 500 keys (RFC 8259 leaves
+    duplicates to the parser; we refuse them, as the query string's repeated parameters are)."""
+    obj: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in obj:
+            raise ApiError(400, f"request body gives {name[:64]!r} more than once")
+        obj[name] = value
+    return obj
 
 
 def _query(query: str, allowed: tuple[str, ...]) -> dict[str, str]:

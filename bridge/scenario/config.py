@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from bridge.topology.scenario_options import TopologyOptionsConfig
+from bridge.yaml_unique import load_unique_yaml
 
 NodeRef = int | str  # a node's index in the topology or its label
 
@@ -451,7 +452,7 @@ def load_scenario(path: ScenarioSource, **overrides: object) -> ScenarioConfig:
     path = Path(path)
     text = read_text_file(path, "scenario file", ScenarioError)
     try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = load_unique_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -481,37 +482,6 @@ def read_text_file(path: Path, what: str, error: type[Exception]) -> str:
         raise error(
             f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         ) from None
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error.
-
-    Why: YAML says keys are unique, but PyYAML keeps the last one silently, so `steps: 100`
-    written twice ran 3 steps. Merge keys (`<<: *anchor`) still override as YAML intends."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[object, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                first = seen.setdefault(key, key_node)
-            except TypeError:
-                continue  # an unhashable key: the base class reports it
-            if first is not key_node:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"duplicate key {key!r} (first on line {first.start_mark.line + 1})",
-                    key_node.start_mark,
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
-UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, UniqueKeyLoader.construct_mapping
-)
 
 
 def _resolve_topology_path(spec: str, base: Path) -> str:

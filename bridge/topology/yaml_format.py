@@ -28,6 +28,7 @@ import yaml
 from bridge.topology.assemble import RawEdge, RawGraph, RawNode
 from bridge.topology.errors import TopologyError
 from bridge.topology.geo import interpolate_great_circle
+from bridge.yaml_unique import load_unique_yaml
 
 _TOP_KEYS = {"name", "title", "citation", "notes", "route_factor", "nodes", "links"}
 _NODE_KEYS = {"id", "label", "lat_deg", "lon_deg", "x_km", "y_km", "role", "ref", "approximate"}
@@ -50,7 +51,7 @@ def read_yaml(path: Path, where: str, max_nodes: int | None = None) -> RawGraph:
 
     `max_nodes` is checked by `assemble` (a YAML file is read whole by PyYAML anyway)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_unique_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""

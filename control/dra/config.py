@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bridge.yaml_unique import load_unique_yaml
 from control.dra.errors import DraError
 
 
@@ -167,7 +168,7 @@ def load_training_config(path: str | Path) -> TrainingConfig:
     """Read a YAML file of `TrainingConfig` fields; errors name the file and the field."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_unique_yaml(path.read_text())
     except FileNotFoundError:
         raise DraError(f"{path}: no such config file") from None
     except yaml.YAMLError as exc:

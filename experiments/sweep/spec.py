@@ -35,6 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.scenario.config import ScenarioConfig, ScenarioError, load_scenario, parse_scenario
+from bridge.yaml_unique import load_unique_yaml
 
 AGENT_KEY = "agent"
 NO_AGENT = "none"
@@ -117,7 +118,7 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Path]:
     """Read a sweep file; returns the spec and the folder relative paths are taken from."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_unique_yaml(path.read_text())
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such sweep file") from None
     except yaml.YAMLError as exc:

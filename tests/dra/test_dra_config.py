@@ -34,6 +34,7 @@ def test_yaml_file_is_read(tmp_path: Path) -> None:
         ("trainer: {vectorization: threads}", "trainer.vectorization"),
         ("[1, 2]", "a training config is a YAML mapping"),
         ("dqn: {", "not valid YAML"),
+        ("dqn: {gamma: 0.9}\ndqn: {gamma: 0.5}\n", "duplicate key 'dqn' \\(first on line 1\\)"),
     ],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:

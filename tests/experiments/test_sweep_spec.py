@@ -66,6 +66,15 @@ def test_duplicate_seeds_are_refused(tmp_path):
         load_spec(write_spec(tmp_path, seeds=[1, 1]))
 
 
+def test_a_key_given_twice_is_refused_not_overwritten(tmp_path):
+    """PyYAML keeps the last of two equal keys silently: `steps` twice would sweep one of them."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(f"name: t\nscenario: {SIX_NODE}\nseeds: [1, 2]\nseeds: [3]\n")
+    with pytest.raises(ScenarioError, match=r"duplicate key 'seeds' \(first on line 3\)") as info:
+        load_spec(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
 def test_set_field_creates_groups_and_refuses_scalars():
     data = {"a": {"b": 1}}
     set_field(data, "a.c.d", 2)

@@ -158,6 +158,13 @@ def test_empty_store_answers_503(tmp_path) -> None:
 MALFORMED = [
     ("POST", "enc_keys", {"data": b"{not json"}, "not valid JSON"),
     ("POST", "enc_keys", {"json": [1, 2]}, "must be a JSON object"),
+    ("POST", "enc_keys", {"data": b'{"number": 1, "number": 5}'}, "'number' more than once"),
+    (
+        "POST",
+        "dec_keys",
+        {"data": b'{"key_IDs": [{"key_ID": "a", "key_ID": "b"}]}'},
+        "'key_ID' more than once",
+    ),
     ("POST", "enc_keys", {"json": {"number": 10**30}}, "number must be"),
     ("POST", "enc_keys", {"json": {"number": 0}}, "number must be"),
     ("POST", "enc_keys", {"json": {"number": "2"}}, "number must be an integer"),

@@ -70,6 +70,11 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
             r"t.yaml: links\[0\] \(A-Z\): unknown node 'Z'",
         ),
         ("t.yaml", "nodes: [{id: A}\nlinks: []\n", r"t.yaml: line \d+: "),
+        (  # a key given twice would silently keep the last (here: a link's length)
+            "t.yaml",
+            "nodes: [{id: A}, {id: B}]\nlinks: [{a: A, b: B, length_km: 3,\n  length_km: 30}]\n",
+            r"t.yaml: line 3: duplicate key 'length_km' \(first on line 2\)",
+        ),
         ("t.txt", "%%%\n", r"t.txt: cannot tell the topology format"),
         # graph-level faults
         (
