@@ -13,8 +13,11 @@ the load of a shared machine hits both sides alike:
   2. the run path: six-node `qkdnet run --control baseline` (physics, control plane, Parquet
      metrics), milliseconds per step spent outside ns-3, and the link physics alone (fibre drift
      moving every link's loss every step) at 8 links and at the bench sizes' link counts;
-  3. the wire path: the six-node env stepped over the ns3-gym wire (`Ns3GymEnv` agent,
-     `python -m bridge.ns3gym` simulation) against the same env in process.
+  3. the wire path: the six-node env stepped over the ns3-gym wire (`Ns3GymEnv` agent; the
+     simulation is `timed_gym_sim.py`, gym-sim's env and `serve` with each env.step timed)
+     against the simulation process's own env.step calls (the wire's cost alone, one pair of
+     processes) and against the same env in a fresh process of its own (what a user sees,
+     including how much one fresh process's C++ step differs from another's).
 
 Clock: CPU time of this process (`time.process_time`, `CLOCK_PROCESS_CPUTIME_ID` in C++), not
 wall time: on a shared, loaded machine wall time mostly measures the wait for a core, while CPU
@@ -36,8 +39,8 @@ events-by-kind table shows what the events are for at each size.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -384,12 +387,6 @@ def measure_physics(sizes: list[int], seed: int, steps: int = 64) -> list[tuple[
     return rows
 
 
-def _process_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _in_process_env_ms(steps: int, warmup: int, seed: int) -> tuple[float, float]:
     """Six-node env (baseline control) stepped in this process: (wall, CPU) ms per step.
 
@@ -413,42 +410,61 @@ def _in_process_env_ms(steps: int, warmup: int, seed: int) -> tuple[float, float
     return wall * 1e3 / steps, cpu * 1e3 / steps
 
 
-def _wire_env_ms(steps: int, warmup: int, seed: int) -> tuple[float, float]:
-    """The same env over the ns3-gym wire: (wall, CPU of agent + simulation process) ms per step."""
+def _wire_env_ms(steps: int, warmup: int, seed: int) -> dict[str, float]:
+    """The same env over the ns3-gym wire, served by `timed_gym_sim.py` (gym-sim's env and
+    `serve`, with each `env.step` timed inside the simulation process).
+
+    Returns ms per step: wall and CPU (agent + simulation process) of the wire, and
+    the wall and CPU of the simulation process's own `env.step` calls in the same window.
+    """
     from bench_bridge import _config
 
     from bridge.ns3gym import Ns3GymEnv
 
+    warmup = max(1, warmup)
     config = _config(SIX_NODE, steps + warmup + 1, "baseline")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "scenario.yaml"
+        path, report = Path(tmp) / "scenario.yaml", Path(tmp) / "steps.json"
         path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-        wire_env = Ns3GymEnv(scenario=path, seed=seed, timeout_s=600.0)
+        helper = Path(__file__).with_name("timed_gym_sim.py")
+        command = [sys.executable, str(helper), "--scenario", str(path), "--report", str(report)]
+        wire_env = Ns3GymEnv(sim_cmd=command, seed=seed, timeout_s=600.0)
         try:
             wire_env.reset(seed=seed)
             for _ in range(warmup):
                 wire_env.step(0)
-            pid = wire_env.sim_pid
-            wall0, cpu0, sim0 = time.perf_counter(), time.process_time(), _process_cpu_s(pid)
+            wall0, cpu0 = time.perf_counter(), time.process_time()
             for _ in range(steps):
                 wire_env.step(0)
             wall = time.perf_counter() - wall0
-            cpu = time.process_time() - cpu0 + _process_cpu_s(pid) - sim0
+            agent_cpu = time.process_time() - cpu0
         finally:
             wire_env.close()
-    return wall * 1e3 / steps, cpu * 1e3 / steps
+        timed = json.loads(report.read_text())
+    window = slice(warmup, warmup + steps)
+    # the simulation process's CPU from the end of the last warm-up step to the end of the last
+    # timed one: `steps` times (serve loop + env.step), as the agent's window holds
+    sim_cpu = timed["cpu_after_s"][warmup + steps - 1] - timed["cpu_after_s"][warmup - 1]
+    per = 1e3 / steps
+    return {
+        "wall_ms": wall * per,
+        "cpu_ms": (agent_cpu + sim_cpu) * per,
+        "env_step_wall_ms": sum(timed["wall_s"][window]) * per,
+        "env_step_cpu_ms": sum(timed["cpu_s"][window]) * per,
+    }
 
 
 def measure_wire_path(steps: int, warmup: int, seed: int, rounds: int) -> dict[str, float]:
-    """Six-node env (baseline control), ms per step in process and over the ns3-gym wire.
+    """Six-node env (baseline control): what the ns3-gym wire costs over the env it serves.
 
-    Both sides run in fresh processes, round after round (in process, then over the wire): the
-    wire's simulation is a fresh `python -m bridge.ns3gym` process, so the in-process env gets
-    a fresh process too rather than this one, whose heap the large scenarios above have shaped.
-    The same C++ step varies by ~±10 % from one fresh process to the next, so one pair of
-    processes does not say which side is faster; the median over rounds of the ratio does, and
-    the range is printed beside it. Over the wire the CPU time is the agent's plus the
-    simulation process's (read from /proc), so the CPU ratio holds on a loaded machine too.
+    Two comparisons, round after round (medians over the rounds, ranges printed beside them):
+    - **same process pair**: the wire's wall (CPU: agent + simulation process) per step against
+      the simulation process's own `env.step` calls in the same window. The difference is the
+      wire's cost alone (agent, ZMQ, protobuf, JSON info, the server loop, the waits between
+      the two processes), free of how fast this process's C++ step happens to run;
+    - **fresh processes**: against the same env stepped in a fresh process of its own (not this
+      one, whose heap the large scenarios above have shaped). This is what a user sees, and it
+      includes the ±10 % by which the same C++ step varies from one fresh process to the next.
     """
     spawn = multiprocessing.get_context("spawn")
     local, wire = [], []
@@ -456,19 +472,21 @@ def measure_wire_path(steps: int, warmup: int, seed: int, rounds: int) -> dict[s
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
             local.append(pool.submit(_in_process_env_ms, steps, warmup, seed).result())
         wire.append(_wire_env_ms(steps, warmup, seed))
-    wall_ratios = [w[0] / loc[0] for w, loc in zip(wire, local, strict=True)]
-    cpu_ratios = [w[1] / loc[1] for w, loc in zip(wire, local, strict=True)]
+
+    def summary(values: list[float]) -> tuple[float, float, float]:
+        return float(np.median(values)), min(values), max(values)
+
     return {
-        "in_process_ms": float(np.median([loc[0] for loc in local])),
-        "in_process_cpu_ms": float(np.median([loc[1] for loc in local])),
-        "wire_ms": float(np.median([w[0] for w in wire])),
-        "wire_cpu_ms": float(np.median([w[1] for w in wire])),
-        "wall_ratio": float(np.median(wall_ratios)),
-        "wall_ratio_min": min(wall_ratios),
-        "wall_ratio_max": max(wall_ratios),
-        "cpu_ratio": float(np.median(cpu_ratios)),
-        "cpu_ratio_min": min(cpu_ratios),
-        "cpu_ratio_max": max(cpu_ratios),
+        "in_process_ms": summary([loc[0] for loc in local]),
+        "in_process_cpu_ms": summary([loc[1] for loc in local]),
+        "wire_ms": summary([w["wall_ms"] for w in wire]),
+        "wire_cpu_ms": summary([w["cpu_ms"] for w in wire]),
+        "env_step_cpu_ms": summary([w["env_step_cpu_ms"] for w in wire]),
+        "same_pair_wall": summary([w["wall_ms"] / w["env_step_wall_ms"] for w in wire]),
+        "same_pair_cpu": summary([w["cpu_ms"] / w["env_step_cpu_ms"] for w in wire]),
+        "wire_own_cpu_ms": summary([w["cpu_ms"] - w["env_step_cpu_ms"] for w in wire]),
+        "fresh_wall": summary([w["wall_ms"] / loc[0] for w, loc in zip(wire, local, strict=True)]),
+        "fresh_cpu": summary([w["cpu_ms"] / loc[1] for w, loc in zip(wire, local, strict=True)]),
     }
 
 
@@ -607,15 +625,22 @@ def main() -> None:
         else measure_wire_path(args.wire_steps, 10, args.seed, args.wire_rounds)
     )
     if wire is not None:
+
+        def ratio(key: str) -> str:
+            median, low, high = wire[key]
+            return f"x{median:.2f} ({low:.2f}-{high:.2f})"
+
         print(
             f"3. wire path (six-node env, baseline, {args.wire_steps} steps, medians of "
-            f"{args.wire_rounds} rounds of fresh processes): in process "
-            f"{wire['in_process_ms']:.1f} ms/step wall, {wire['in_process_cpu_ms']:.1f} ms CPU; "
-            f"over the wire {wire['wire_ms']:.1f} ms/step wall, {wire['wire_cpu_ms']:.1f} ms CPU "
-            f"(both processes); x{wire['wall_ratio']:.2f} wall "
-            f"({wire['wall_ratio_min']:.2f}-{wire['wall_ratio_max']:.2f}), "
-            f"x{wire['cpu_ratio']:.2f} CPU "
-            f"({wire['cpu_ratio_min']:.2f}-{wire['cpu_ratio_max']:.2f})"
+            f"{args.wire_rounds} rounds; ranges in brackets): over the wire "
+            f"{wire['wire_ms'][0]:.1f} ms/step wall, {wire['wire_cpu_ms'][0]:.1f} ms CPU "
+            f"(agent + simulation process)\n"
+            f"   against the simulation's own env.step ({wire['env_step_cpu_ms'][0]:.1f} ms CPU), "
+            f"same processes: {ratio('same_pair_wall')} wall, {ratio('same_pair_cpu')} CPU; "
+            f"the wire's own CPU {wire['wire_own_cpu_ms'][0]:.2f} ms/step\n"
+            f"   against the env in a fresh process of its own "
+            f"({wire['in_process_ms'][0]:.1f} ms/step wall, {wire['in_process_cpu_ms'][0]:.1f} "
+            f"ms CPU): {ratio('fresh_wall')} wall, {ratio('fresh_cpu')} CPU"
         )
 
 
