@@ -4,9 +4,10 @@ with the "no ABFT" baseline and with the ABFT consensus (its messages ns-3 packe
 One run measures, for each network size, a scenario that exercises everything per step: qchannel
 physics for every link, frames sampled in ns-3, post-processing over the classical network,
 key demands relayed hop by hop, and a Byzantine fraction of 0.2 (intercept-resend + tampering
-from t = 0). Sizes: the built-in SECOQC network (6 nodes, 8 links) and Waxman graphs of 50 and
-200 nodes (mean degree 4, in a square of min(20 sqrt(n), 100) km so links stay within a QKD
-link's reach). Demands: n/5 random node pairs at 10 kbit/s each.
+from t = 0). Sizes: the built-in SECOQC network (6 nodes, 8 links; `--six-node waxman` for a
+6-node Waxman graph instead) and Waxman graphs of 50 to 200 nodes (mean degree 4, in a square
+of min(20 sqrt(n), 100) km so links stay within a QKD link's reach). Demands: n/5 random node
+pairs at 10 kbit/s each.
 
 Printed per size: build time (ns-3 objects and routing; the topology is read before), wall
 seconds per simulated second for each control plane, ABFT / baseline measured in the same run,
@@ -34,9 +35,15 @@ from bridge.scenario.config import ScenarioConfig, parse_scenario
 
 
 def scenario_for(
-    n: int, mode: str, step_s: float, seed: int, routing: str = "global"
+    n: int,
+    mode: str,
+    step_s: float,
+    seed: int,
+    routing: str = "global",
+    six_node: str = "secoqc-vienna",
 ) -> ScenarioConfig:
-    if n == 6:
+    """The measured scenario; at 6 nodes the SECOQC network unless `six_node="waxman"`."""
+    if n == 6 and six_node == "secoqc-vienna":
         topology = "secoqc-vienna"
     else:
         side_km = min(20.0 * np.sqrt(n), 100.0)
@@ -74,13 +81,14 @@ def measure(
     seed: int,
     routing: str,
     budget_s: float,
+    six_node: str = "secoqc-vienna",
 ) -> dict[str, float]:
     from bridge.ns3_runtime import load_ns
     from bridge.scenario import QkdScenario, load_plan
     from control.plane import ControlPlane
 
     load_ns()  # loading ns-3 and the module once is not part of any size's build time
-    config = scenario_for(n, mode, step_s, seed, routing)
+    config = scenario_for(n, mode, step_s, seed, routing, six_node)
     plan = load_plan(config)
     started = time.perf_counter()
     messages, sent_bytes, in_time = [], [], []
@@ -141,6 +149,13 @@ def main() -> None:
         default="nix-vector",
         help="IP routing of the classical network (nix-vector builds large networks faster)",
     )
+    parser.add_argument(
+        "--six-node",
+        choices=("secoqc-vienna", "waxman"),
+        default="secoqc-vienna",
+        help="the 6-node network: the SECOQC Vienna network (8 links) or a 6-node Waxman graph "
+        "like the larger sizes (6 links: less simulation per step, so ABFT weighs more)",
+    )
     args = parser.parse_args()
 
     rows = []
@@ -158,6 +173,7 @@ def main() -> None:
                         args.seed,
                         args.routing,
                         args.time_budget_s,
+                        args.six_node,
                     )
                 )
         for mode in modes:
@@ -171,7 +187,10 @@ def main() -> None:
             row["ratio"] = float(np.median(ratios))
             row["ratio_range"] = f"{min(ratios):.2f}-{max(ratios):.2f}"
             rows.append({"nodes": n, "control": mode, **row})
-    print(f"classical routing: {args.routing}; Byzantine fraction 0.2; step {args.step_s} s")
+    print(
+        f"classical routing: {args.routing}; Byzantine fraction 0.2; step {args.step_s} s; "
+        f"6 nodes: {args.six_node}"
+    )
     print(
         f"{'nodes':>5} {'links':>5} {'control':>8} {'steps':>5} {'build s':>8} "
         f"{'wall s/sim s':>12} {'abft/base':>9} {'range':>9} {'msgs/dec':>8} {'bytes/dec':>10} "
