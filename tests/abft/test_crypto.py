@@ -11,8 +11,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nacl.bindings import crypto_sign
+from nacl.bindings import crypto_sign, crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
+from control.abft import crypto
 from control.abft.crypto import _DOMAIN, Signer, Verifier, derive_signers, verifier_for
 
 # RFC 8032, section 7.1, TEST 2 (one-byte message 0x72)
@@ -55,3 +57,64 @@ def test_verifier_accepts_authors_and_rejects_forgeries() -> None:
 def test_verifier_refuses_malformed_public_keys() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         Verifier([b"\x00" * 31])
+
+
+class _CountingOpen:
+    """libsodium's verification, counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, signed: bytes, public_key: bytes) -> bytes:
+        self.calls += 1
+        return crypto_sign_open(signed, public_key)
+
+
+def test_signatures_made_here_are_known_valid_and_everything_else_is_verified(monkeypatch) -> None:
+    """A triple signed in this process skips libsodium (Ed25519 is correct, so the answer is
+    True either way); a changed body, signature or claimed author is still checked by it."""
+    counting = _CountingOpen()
+    monkeypatch.setattr(crypto, "crypto_sign_open", counting)
+    signers = derive_signers(3, seed=11)
+    body = b"prepare|view 0|seq 7"
+    signature = signers[1].sign(body)
+    assert verifier_for(signers).verify(1, body, signature)
+    assert counting.calls == 0
+    checks = [
+        (0, body, signature),  # someone else's name
+        (1, body + b"!", signature),  # altered body
+        (1, body, bytes([signature[5] ^ 4]) + signature[:5] + signature[6:]),  # altered signature
+    ]
+    for node, b, sig in checks:
+        assert not verifier_for(signers).verify(node, b, sig)
+    assert counting.calls == len(checks)
+    # a genuine signature made outside the Signer (not recorded) is verified, and holds
+    outside = crypto_sign(_DOMAIN + b"from elsewhere", signers[2]._secret)[:64]
+    assert verifier_for(signers).verify(2, b"from elsewhere", outside)
+    assert counting.calls == len(checks) + 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=st.binary(max_size=200),
+    author=st.integers(0, 2),
+    claimed=st.integers(0, 2),
+    flip=st.one_of(st.none(), st.integers(0, 64 + 199)),
+)
+def test_verify_answers_as_libsodium_does(body: bytes, author: int, claimed: int, flip) -> None:
+    """Whatever the triple, `Verifier.verify` gives libsodium's answer for it."""
+    signers = derive_signers(3, seed=5)
+    signature = signers[author].sign(body)
+    if flip is not None and flip < 64:
+        signature = signature[:flip] + bytes([signature[flip] ^ 1]) + signature[flip + 1 :]
+    elif flip is not None and flip - 64 < len(body):
+        i = flip - 64
+        body = body[:i] + bytes([body[i] ^ 1]) + body[i + 1 :]
+    try:
+        crypto_sign_open(signature + _DOMAIN + body, signers[claimed].public_bytes())
+        expected = True
+    except BadSignatureError:
+        expected = False
+    assert (
+        Verifier([s.public_bytes() for s in signers]).verify(claimed, body, signature) is expected
+    )
