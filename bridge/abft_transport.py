@@ -96,11 +96,11 @@ class Ns3Transport(Transport):
     def dispatch_pending(self) -> int:
         """Hand every queued delivery/timer to its node, in time order; returns how many."""
         handled = 0
+        capacity = self._events.size // 4
         while True:
-            count = int(self._network.DrainControl(self._events, self._events.size // 4))
-            if count == 0:
-                return handled
-            for kind, ident, _node, _time in self._events[: 4 * count].reshape(count, 4):
+            count = int(self._network.DrainControl(self._events, capacity))
+            # (plain floats: iterating numpy rows would box every field)
+            for kind, ident, _node, _time in self._events[: 4 * count].reshape(count, 4).tolist():
                 handled += 1
                 if int(kind) == _MESSAGE:
                     message = self._in_flight.pop(int(ident), None)
@@ -111,6 +111,11 @@ class Ns3Transport(Transport):
                     timer = self._timers.pop(int(ident), None)
                     if timer is not None:
                         self.fire_timer(*timer)
+            # Fewer than a buffer's worth: the queue is empty, and handling cannot refill it (the
+            # C++ side records deliveries and timers only from simulator events, even a node's
+            # message to itself), so there is nothing to drain until the simulator runs again.
+            if count < capacity:
+                return handled
 
     @property
     def messages_in_flight(self) -> int:
