@@ -268,7 +268,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose member names are unique. Why: `json` keeps the last of two equal
-    names silently, so {"number": 1, "number": 500} would be served as 500 keys (RFC 8259 leaves
+    names silently, so {"number": 1, "number": 100} would be served as 100 keys (RFC 8259 leaves
     duplicates to the parser; we refuse them, as the query string's repeated parameters are)."""
     obj: dict[str, Any] = {}
     for name, value in pairs:
