@@ -36,7 +36,7 @@ Where weights and counts are used, and why:
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -403,8 +403,8 @@ class Replica:
 
     def _take_certificate(self, envs: tuple[Signed, ...]) -> bool:
         """The collector's bundle - one PREPARE, COMMIT or CHECKPOINT body signed by many -
-        taken in one go: the same gate and vote tables as one `_handle` per vote, without the
-        per-vote dispatch (at 50 nodes each node receives ~100 such votes per decision). False
+        taken in one go: counted by `_count_votes`, as a single vote is, without the per-vote
+        dispatch (at 50 nodes each node receives ~100 such votes per decision). False
         when the bundle is anything else (it is then handled vote by vote)."""
         if not envs or any(env.body != envs[0].body for env in envs):
             return False
@@ -416,16 +416,22 @@ class Replica:
             return True
         if not isinstance(m, (Prepare, Commit)):
             return False
+        self._count_votes(m, envs)
+        return True
+
+    def _count_votes(self, m: Prepare | Commit, envs: Sequence[Signed]) -> None:
+        """PREPARE or COMMIT votes for one body `m` (one received vote, or a collector's bundle):
+        dropped, buffered for later, or counted in the slot's vote table, per the normal-case
+        gate. A prepare from the primary is not counted: its pre-prepare is its prepare."""
         gate = self._normal_case_gate(m.view, m.seq)
         if gate == "drop":
-            return True
-        # the primary's pre-prepare is its prepare
+            return
         skip = self.primary(m.view) if isinstance(m, Prepare) else -1
         if gate == "later":
             for env in envs:
                 if env.sender != skip:
                     self._buffer(env)
-            return True
+            return
         slot = self._slot(m.view, m.seq)
         table = slot.prepares if isinstance(m, Prepare) else slot.commits
         votes = table.setdefault(m.digest, {})
@@ -433,7 +439,6 @@ class Replica:
             if env.sender != skip:
                 votes.setdefault(env.sender, env)
         self._check_slot_soon(m.view, m.seq)
-        return True
 
     def _buffer(self, env: Signed) -> None:
         if len(self._future) < self.params.max_buffered:
@@ -485,22 +490,10 @@ class Replica:
     def _on_prepare(self, env: Signed, m: Prepare) -> None:
         if env.sender == self.primary(m.view):
             return
-        gate = self._normal_case_gate(m.view, m.seq)
-        if gate == "later":
-            self._buffer(env)
-        elif gate == "now":
-            votes = self._slot(m.view, m.seq).prepares.setdefault(m.digest, {})
-            votes.setdefault(env.sender, env)
-            self._check_slot_soon(m.view, m.seq)
+        self._count_votes(m, (env,))
 
     def _on_commit(self, env: Signed, m: Commit) -> None:
-        gate = self._normal_case_gate(m.view, m.seq)
-        if gate == "later":
-            self._buffer(env)
-        elif gate == "now":
-            votes = self._slot(m.view, m.seq).commits.setdefault(m.digest, {})
-            votes.setdefault(env.sender, env)
-            self._check_slot_soon(m.view, m.seq)
+        self._count_votes(m, (env,))
 
     def _check_slot_soon(self, view: int, seq: int) -> None:
         if self._deferred_checks is not None:
