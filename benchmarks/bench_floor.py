@@ -21,7 +21,7 @@ the load of a shared machine hits both sides alike:
 
 Clock: CPU time of this process (`time.process_time`, `CLOCK_PROCESS_CPUTIME_ID` in C++), not
 wall time: on a shared, loaded machine wall time mostly measures the wait for a core, while CPU
-time is what the simulation costs. The wire path (two processes) is timed in wall clock.
+time is what the simulation costs. The wire path (two processes) is timed in wall clock and CPU.
 
 Routing: ns-3's global routing (tables built at start) below --nix-from nodes, Nix-vector routing
 (routes found on first use) from there on; global routing takes ~100 s to build at 1000 nodes.
@@ -412,7 +412,7 @@ def _in_process_env_ms(steps: int, warmup: int, seed: int) -> tuple[float, float
 
 def _wire_env_ms(steps: int, warmup: int, seed: int) -> dict[str, float]:
     """The same env over the ns3-gym wire, served by `timed_gym_sim.py` (gym-sim's env and
-    `serve`, with each `env.step` timed inside the simulation process).
+    `serve`, with each `env.step` timed inside the simulation process); `warmup` >= 1.
 
     Returns ms per step: wall and CPU (agent + simulation process) of the wire, and
     the wall and CPU of the simulation process's own `env.step` calls in the same window.
@@ -421,7 +421,6 @@ def _wire_env_ms(steps: int, warmup: int, seed: int) -> dict[str, float]:
 
     from bridge.ns3gym import Ns3GymEnv
 
-    warmup = max(1, warmup)
     config = _config(SIX_NODE, steps + warmup + 1, "baseline")
     with tempfile.TemporaryDirectory() as tmp:
         path, report = Path(tmp) / "scenario.yaml", Path(tmp) / "steps.json"
@@ -454,7 +453,9 @@ def _wire_env_ms(steps: int, warmup: int, seed: int) -> dict[str, float]:
     }
 
 
-def measure_wire_path(steps: int, warmup: int, seed: int, rounds: int) -> dict[str, float]:
+def measure_wire_path(
+    steps: int, warmup: int, seed: int, rounds: int
+) -> dict[str, tuple[float, float, float]]:
     """Six-node env (baseline control): what the ns3-gym wire costs over the env it serves.
 
     Two comparisons, round after round (medians over the rounds, ranges printed beside them):
@@ -466,6 +467,9 @@ def measure_wire_path(steps: int, warmup: int, seed: int, rounds: int) -> dict[s
       one, whose heap the large scenarios above have shaped). This is what a user sees, and it
       includes the ±10 % by which the same C++ step varies from one fresh process to the next.
     """
+    # >= 1: the wire's window starts at the end of a warm-up step (`_wire_env_ms`); both sides
+    # warm up alike
+    warmup = max(1, warmup)
     spawn = multiprocessing.get_context("spawn")
     local, wire = [], []
     for _ in range(rounds):
