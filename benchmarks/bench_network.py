@@ -9,15 +9,17 @@ from t = 0). Sizes: the built-in SECOQC network (6 nodes, 8 links; `--six-node w
 of min(20 sqrt(n), 100) km so links stay within a QKD link's reach). Demands: n/5 random node
 pairs at 10 kbit/s each.
 
-Printed per size: build time (ns-3 objects and routing; the topology is read before), wall
-seconds per simulated second for each control plane, ABFT / baseline measured in the same run,
-the consensus messages and bytes per decision, and the fraction of steps whose decision every
-honest node reached inside the step. A fit of bytes per decision against n says how the traffic
-grows (the design target is <= n^2). `--time-budget-s` caps each measurement's wall time (fewer
-steps are then measured, and said). Peak RSS is reported once (it only grows). Each size is
-measured `--rounds` times (baseline, then ABFT, adjacent in time); the table prints medians and
-the range of the rounds' ABFT / baseline ratios, since one 10-step measurement on a small shared
-machine moves by tens of per cent.
+Printed per size: build time (ns-3 objects and routing; the topology is read before), wall seconds
+per simulated second for each control plane, ABFT / baseline measured in the same run, the
+consensus messages and bytes per decision, the fraction of decisions every honest node reached
+inside their step, and the share of steps that needed a decision (while trust stands still ABFT
+decides every `control.quiet_interval_steps` steps, at once when a report alarms;
+`--quiet-interval-steps 1` measures a decision every step). A fit of bytes per decision against n
+says how the traffic grows (the design target is <= n^2). `--time-budget-s` caps each measurement's
+wall time (fewer steps are then measured, and said). Peak RSS is reported once (it only grows).
+Each size is measured `--rounds` times (baseline, then ABFT, adjacent in time); the table prints
+medians and the range of the rounds' ABFT / baseline ratios, since one 10-step measurement on a
+small shared machine moves by tens of per cent.
 
 Run: .venv/bin/python benchmarks/bench_network.py [--sizes 6 50 100 200] [--sim-seconds 1.0]
 """
@@ -31,7 +33,9 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from bridge.scenario.config import ScenarioConfig, parse_scenario
+from bridge.scenario.config import ControlConfig, ScenarioConfig, parse_scenario
+
+DEFAULT_QUIET = ControlConfig.model_fields["quiet_interval_steps"].default
 
 
 def scenario_for(
@@ -41,6 +45,7 @@ def scenario_for(
     seed: int,
     routing: str = "global",
     six_node: str = "secoqc-vienna",
+    quiet_interval_steps: int = DEFAULT_QUIET,
 ) -> ScenarioConfig:
     """The measured scenario; at 6 nodes the SECOQC network unless `six_node="waxman"`."""
     if n == 6 and six_node == "secoqc-vienna":
@@ -67,7 +72,7 @@ def scenario_for(
                 "fraction": 0.2,
                 "behaviour": {"intercept_resend": 0.3, "tamper": 0.2},
             },
-            "control": {"mode": mode},
+            "control": {"mode": mode, "quiet_interval_steps": quiet_interval_steps},
         },
         source=f"bench {n} nodes",
     )
@@ -82,16 +87,17 @@ def measure(
     routing: str,
     budget_s: float,
     six_node: str = "secoqc-vienna",
+    quiet_interval_steps: int = DEFAULT_QUIET,
 ) -> dict[str, float]:
     from bridge.ns3_runtime import load_ns
     from bridge.scenario import QkdScenario, load_plan
     from control.plane import ControlPlane
 
     load_ns()  # loading ns-3 and the module once is not part of any size's build time
-    config = scenario_for(n, mode, step_s, seed, routing, six_node)
+    config = scenario_for(n, mode, step_s, seed, routing, six_node, quiet_interval_steps)
     plan = load_plan(config)
     started = time.perf_counter()
-    messages, sent_bytes, in_time = [], [], []
+    messages, sent_bytes, in_time, fresh = [], [], [], []
     with QkdScenario(config, plan=plan) as sim:
         plane = ControlPlane(config, plan, sim)
         sim.attach_control(plane)
@@ -105,7 +111,9 @@ def measure(
             result = sim.step()
             done += 1
             stats = plane.stats()
-            if stats:
+            if stats and mode == "abft":
+                fresh.append(bool(stats["fresh"]))
+            if stats and stats.get("fresh", True):  # a step that needed a decision
                 messages.append(stats["messages"])
                 sent_bytes.append(stats["bytes"])
                 latency = plane.last.stats.latency_s if plane.last is not None else None
@@ -123,6 +131,7 @@ def measure(
         "messages": float(np.mean(messages)) if messages else 0.0,
         "bytes": float(np.mean(sent_bytes)) if sent_bytes else 0.0,
         "in_time": float(np.mean(in_time)) if in_time else float("nan"),
+        "decided_share": float(np.mean(fresh)) if fresh else float("nan"),
     }
 
 
@@ -156,6 +165,13 @@ def main() -> None:
         help="the 6-node network: the SECOQC Vienna network (8 links) or a 6-node Waxman graph "
         "like the larger sizes (6 links: less simulation per step, so ABFT weighs more)",
     )
+    parser.add_argument(
+        "--quiet-interval-steps",
+        type=int,
+        default=DEFAULT_QUIET,
+        help="control.quiet_interval_steps of the measured scenarios (default: the scenario "
+        "default; 1 decides every step)",
+    )
     args = parser.parse_args()
 
     rows = []
@@ -174,12 +190,14 @@ def main() -> None:
                         args.routing,
                         args.time_budget_s,
                         args.six_node,
+                        args.quiet_interval_steps,
                     )
                 )
         for mode in modes:
             row = dict(rounds[mode][-1])
             row["wall_per_sim_s"] = float(np.median([r["wall_per_sim_s"] for r in rounds[mode]]))
             row["in_time"] = float(np.mean([r["in_time"] for r in rounds[mode]]))
+            row["decided_share"] = float(np.mean([r["decided_share"] for r in rounds[mode]]))
             ratios = [
                 a["wall_per_sim_s"] / b["wall_per_sim_s"]
                 for a, b in zip(rounds[mode], rounds["baseline"], strict=True)
@@ -194,18 +212,20 @@ def main() -> None:
     print(
         f"{'nodes':>5} {'links':>5} {'control':>8} {'steps':>5} {'build s':>8} "
         f"{'wall s/sim s':>12} {'abft/base':>9} {'range':>9} {'msgs/dec':>8} {'bytes/dec':>10} "
-        f"{'in time':>7} {'delivered bits':>14}"
+        f"{'in time':>7} {'decisions':>9} {'delivered bits':>14}"
     )
     for r in rows:
         print(
             f"{r['nodes']:>5} {r['links']:>5} {r['control']:>8} {r['steps']:>5} "
             f"{r['build_s']:>8.2f} {r['wall_per_sim_s']:>12.3f} {r['ratio']:>9.2f} "
             f"{r['ratio_range']:>9} {r['messages']:>8.0f} {r['bytes']:>10.0f} "
-            f"{r['in_time']:>7.2f} {r['delivered_bits']:>14.0f}"
+            f"{r['in_time']:>7.2f} {r['decided_share']:>9.2f} {r['delivered_bits']:>14.0f}"
         )
     print(
         f"wall s/sim s: median of {args.rounds} rounds; abft/base: median of the rounds' ratios "
-        "(range: their min-max)"
+        "(range: their min-max); msgs/dec, bytes/dec and in time: over the steps that needed a "
+        "decision; decisions: their share of the measured steps (the cadence decides every "
+        f"{args.quiet_interval_steps} steps while trust stands still, and at once on an alarm)"
     )
     for mode in ("baseline", "abft"):
         sizes = np.array([r["nodes"] for r in rows if r["control"] == mode], dtype=float)

@@ -109,6 +109,7 @@ class ControlPlane:
             quantities=self._quantities(config),
             alpha=config.control.alpha,
             observation="endpoints",  # a link is seen by its two ends only
+            quiet_interval_steps=config.control.quiet_interval_steps,
             seed=config.seed,
         )
         self.abft_config = abft_config
@@ -225,7 +226,7 @@ class ControlPlane:
             return
         step = self._pending_step
         self.coordinator.transport.run_until_ns(
-            until_ns, stop=lambda: self.coordinator.all_honest_decided(step)
+            until_ns, stop=lambda: self.coordinator.step_settled(step)
         )
 
     def finish(self, scenario: QkdScenario | None = None) -> ControlOutcome:
@@ -251,9 +252,7 @@ class ControlPlane:
             assert isinstance(coordinator, AbftCoordinator)
             step = self._pending_step
             deadline = coordinator.transport.now_s() + self.abft_config.step_deadline_s
-            coordinator.transport.run_until(
-                deadline, stop=lambda: coordinator.all_honest_decided(step)
-            )
+            coordinator.transport.run_until(deadline, stop=lambda: coordinator.step_settled(step))
         return self.finish()
 
     # decisions -> network ---------------------------------------------------------------
@@ -367,5 +366,6 @@ class ControlPlane:
             "bytes": s.bytes,
             "latency_s": s.latency_s,
             "decided": d.decided,
+            "fresh": d.fresh,
             "clamp_reason": d.clamp_reason,
         }

@@ -331,6 +331,14 @@ class ControlConfig(_Strict):
     mode: Literal["abft", "baseline"] = "abft"
     alpha: float = Field(0.3, gt=0.0, lt=1.0, description="weight decay w <- w (1 - alpha |err|)")
     expected_qber_margin: float = Field(0.02, ge=0.0, le=0.5)
+    quiet_interval_steps: int = Field(
+        4,
+        ge=1,
+        le=10_000,
+        description="ABFT decides every step while trust moves and every this many steps while "
+        "it stands still; a report voting against a trusted link is decided in its own step "
+        "(1: decide every step, as the paper does)",
+    )
 
 
 class RewardConfig(_Strict):

@@ -31,6 +31,7 @@ Example (in-memory transport; one node lies about QBER)::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -107,6 +108,13 @@ class AbftConfig(BaseModel):
     trust_threshold: float = Field(0.0, ge=-1.0, lt=1.0)
     initial_weights: tuple[float, ...] | None = None
     checkpoint_interval: int = Field(1, ge=1)
+    quiet_interval_steps: int = Field(
+        1,
+        ge=1,
+        le=10_000,
+        description="steps between decisions while trust stands still (1: decide every step); "
+        "a report that votes against a trusted link is decided in its own step regardless",
+    )
     progress_timeout_s: float = Field(0.2, gt=0.0)
     view_change_timeout_s: float = Field(0.2, gt=0.0)
     report_wait_s: float = Field(0.01, ge=0.0)
@@ -159,6 +167,7 @@ class AbftConfig(BaseModel):
             report_wait_s=self.report_wait_s,
             observation=self.observation,
             censorship_grace_s=self.censorship_grace_s,
+            quiet_interval_steps=self.quiet_interval_steps,
         )
 
 
@@ -190,6 +199,9 @@ class StepDecision:
     clamp_reason: str | None
     safety: SafetyReport
     stats: StepStats
+    # False on a quiet step: no report needed a decision, so the last one stands (its `step`
+    # says when it was made) and nothing was agreed in this step
+    fresh: bool = True
 
 
 def honest_reports(
@@ -323,13 +335,25 @@ class AbftCoordinator:
         """Every honest node executed the step or holds the state after it (state transfer)."""
         return all(self.ledgers[i].next_step > step for i in self.honest_ids)
 
+    def decision_needed(self, step: int) -> bool:
+        """Some honest node sent its report for the step (scheduled, or an alarm) or already
+        decided it. False on a quiet step: nobody waits for a decision there."""
+        return any(
+            step in self.ledgers[i]._started or step in self.ledgers[i].history
+            for i in self.honest_ids
+        )
+
+    def step_settled(self, step: int) -> bool:
+        """Nothing left to wait for in this step: every honest node decided it, or it is quiet."""
+        return self.all_honest_decided(step) or not self.decision_needed(step)
+
     def run_step(
         self, step: int, reports: Mapping[int, NodeReport], measured: MeasuredInputs
     ) -> StepDecision:
         """begin_step, then advance the transport until all honest nodes decided or the deadline."""
         self.begin_step(step, reports, measured)
         deadline = self._started_at[step] + self.config.step_deadline_s
-        self.transport.run_until(deadline, stop=lambda: self.all_honest_decided(step))
+        self.transport.run_until(deadline, stop=lambda: self.step_settled(step))
         return self.decision(step)
 
     # results --------------------------------------------------------------------------------------
@@ -347,6 +371,8 @@ class AbftCoordinator:
         view = max(self.replicas[i].view for i in self.honest_ids) if self.honest_ids else 0
         if not outcomes:
             stats = StepStats(traffic.messages_sent, traffic.bytes_sent, None, None, 0, 0, view)
+            if self._last_decided is not None and not self.decision_needed(step):
+                return dataclasses.replace(self._last_decided, stats=stats, fresh=False)
             return self._undecided(step, stats)
         ref = outcomes[0][1]
         disagreements = sum(o.fingerprint() != ref.fingerprint() for _, o in outcomes)

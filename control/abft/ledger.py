@@ -29,6 +29,23 @@ Per step, with trust weights w (integers in units of 2^-16, so sums are exact ev
 * consensus weights move towards the trust weights as far as quorum safety allows
   (quorum.clamp_update, worst offenders first, reason logged).
 
+Cadence (`quiet_interval_steps` = E; E = 1 decides every step): a step is decided when it is
+scheduled - the step after a decision that moved trust (a link became trusted or distrusted, a
+node was proved faulty, a weight fell), else E steps after the last decision - or when a report
+*alarms*: it votes -1 on a link the standing decision trusts. The schedule and the standing
+trusted links are replicated state (in the snapshot), so honest nodes agree on them. A node
+keeps its report for an unscheduled step and sends it only on an alarm, its own or one received;
+an alarm goes to the primary, which relays it to every node once, so all honest nodes report
+even if the alarm's author told only some of them (a primary that does not relay is replaced by
+the progress timeout, and a new primary is sent the alarm when its view is installed). Why it is
+safe: the only event that makes a trusted link unsafe is an honest endpoint measuring it bad,
+and that endpoint's report alarms in that very step, so no step's decision - fresh or standing -
+trusts a link an honest end sees as bad (tests/abft/test_decision_cadence.py). What waits for
+the schedule is good news only: a link becoming trusted again, weights recovering, and lies that
+alarm nobody (they are caught at the next scheduled step, after which trust moves and every step
+is decided again). A Byzantine node can raise false alarms: that costs one decision per step,
+as with E = 1, and distrusts its own link, as a -1 vote always could.
+
 Censorship: reports go to the primary (the linear normal case, pbft.py). A report a replica held
 before a batch reached it, but which the committed batch left out, is "owed": the replica forwards
 it to the primary and refuses to prepare any later batch that does not carry it (as a late
@@ -120,6 +137,7 @@ class LedgerParams:
     report_wait_s: float = 0.01
     observation: str = "endpoints"
     censorship_grace_s: float = 0.01
+    quiet_interval_steps: int = 1
 
     @property
     def n_links(self) -> int:
@@ -242,6 +260,10 @@ class TrustLedger:
         self.trust: tuple[int, ...] = self.weights
         self.streaks = np.zeros(params.n_nodes, dtype=np.int64)
         self.next_step = 0
+        # The decision cadence (replicated state, in the snapshot): the trusted links of the
+        # standing decision, and the next step that is decided even if no report alarms.
+        self.standing_trusted = np.zeros(params.n_links, dtype=bool)
+        self.next_scheduled_step = 0
         self.replica: Replica | None = None
         self.history: dict[int, StepOutcome] = {}
         self.refused_censoring_batches = 0
@@ -250,6 +272,9 @@ class TrustLedger:
         self._proposed: dict[int, int] = {}
         self._wait_timer_for: set[int] = set()
         self._owed: dict[tuple[int, int], _Owed] = {}
+        self._own: dict[int, NodeReport | None] = {}  # this node's report per step, sent or not
+        self._alarms: dict[int, Signed] = {}  # per off-schedule step: the report that alarmed
+        self._relayed: set[int] = set()  # off-schedule steps whose alarm we relayed as primary
         self._validated_at: dict[bytes, float] = {}
         self._parsed = self.shared.parsed  # by signature: parse each report once
         self._batches = self.shared.batches  # by value digest
@@ -265,13 +290,61 @@ class TrustLedger:
 
     # reports --------------------------------------------------------------------------------------
     def start_step(self, step: int, own_report: NodeReport | None) -> None:
-        """This node's report for `step` (None: it sends none) is signed and broadcast."""
+        """This node's report for `step` (None: it has none). It is signed and sent to the
+        primary if the step is to be decided: a scheduled step (`next_scheduled_step`), or one
+        whose report - this node's or another's - alarms (`alarming`). Otherwise it is kept,
+        and sent if an alarm for the step arrives later."""
+        self._own[step] = own_report
+        horizon = step - LATE_WINDOW_STEPS
+        for table in (self._own, self._alarms):
+            for old in [s for s in table if s < min(horizon, self.next_step)]:
+                del table[old]
+        self._relayed = {s for s in self._relayed if s >= horizon}
+        if (
+            step >= self.next_scheduled_step
+            or step in self._alarms
+            or (own_report is not None and self.alarming(own_report))
+        ):
+            self._start(step)
+
+    def alarming(self, report: NodeReport) -> bool:
+        """The report votes -1 on a link the standing decision trusts: new evidence that needs a
+        decision now, not at the next scheduled step. Anyone can check it from the report and
+        the replicated state, so an alarm cannot be faked to hold a decision back; a false
+        alarm (a Byzantine node voting against a good link) only costs a decision."""
+        votes = np.asarray(report.votes)
+        return bool(np.any((votes < 0) & self.standing_trusted))
+
+    def _start(self, step: int) -> None:
+        """Send this node's report for `step` to the primary; if the step is off schedule, see
+        that every node hears why (`_relay_alarm`)."""
+        if step in self._started or step < self.next_step:
+            return
         self._started.add(step)
-        if own_report is not None and self.replica is not None:
-            self.replica.submit_app(report_message(own_report.encode()))
+        own = self._own.get(step)
+        if own is not None and self.replica is not None:
+            env = self.replica.submit_app(report_message(own.encode()))
+            if step < self.next_scheduled_step and self.alarming(own):
+                self._alarms.setdefault(step, env)
         if self.replica is not None:
+            self._relay_alarm(step)
             self._forward_owed()
             self.replica.poke()
+
+    def _relay_alarm(self, step: int) -> None:
+        """The alarm behind an off-schedule step goes to the primary, which relays it to every
+        node once: so all honest nodes send their reports for the step, even when the alarm's
+        author told only some of them. A primary that does not relay leaves honest nodes with
+        pending reports: the progress timeout replaces it (`on_view_installed` re-sends)."""
+        alarm = self._alarms.get(step)
+        if alarm is None or self.replica is None or self.replica.in_view_change:
+            return
+        if self.replica.primary() != self.node_id:
+            if alarm.sender != self.node_id:  # our own went to the primary with submit_app
+                self.replica.send_app(self.replica.primary(), alarm)
+        elif step not in self._relayed:
+            self._relayed.add(step)
+            self.replica.share_app(alarm)
 
     def _parse_report(self, env: Signed) -> NodeReport | None:
         if env.signature in self._parsed:
@@ -309,6 +382,14 @@ class TrustLedger:
             box.received_s[sender] = self._now()
         if box.quorum_since_s is None and len(box.reports) >= self._min_reports():
             box.quorum_since_s = self._now()
+        if report.step < self.next_scheduled_step and self.alarming(report):
+            first = report.step not in self._alarms
+            self._alarms.setdefault(report.step, env)
+            if report.step in self._started:
+                if first:
+                    self._relay_alarm(report.step)
+            elif report.step in self._own:
+                self._start(report.step)
         self.replica.poke()
 
     def _maybe_owed(self, step: int, env: Signed) -> None:
@@ -336,6 +417,9 @@ class TrustLedger:
             own = box.reports.get(self.node_id)
             if step >= self.next_step and own is not None and primary != self.node_id:
                 self.replica.send_app(primary, own)
+        for step in sorted(self._alarms):
+            if step >= self.next_step and step in self._started:
+                self._relay_alarm(step)
         self._forward_owed()
 
     def _forward_owed(self) -> None:
@@ -469,6 +553,7 @@ class TrustLedger:
             self.streaks = streaks.copy()
         self.trust, self.weights = trust, weights
         self.next_step = step + 1
+        self._schedule_after(step, outcome)
         self.history[step] = outcome
         if len(self.history) > HISTORY_STEPS:
             del self.history[min(self.history)]
@@ -476,8 +561,23 @@ class TrustLedger:
         self._collecting = {s: b for s, b in self._collecting.items() if s >= self.next_step}
         self._started = {s for s in self._started if s >= self.next_step}
         self._wait_timer_for = {s for s in self._wait_timer_for if s >= self.next_step}
+        self._own = {s: r for s, r in self._own.items() if s >= self.next_step}
+        self._alarms = {s: a for s, a in self._alarms.items() if s >= self.next_step}
         if self.on_outcome is not None and self.replica is not None:
             self.on_outcome(self.node_id, outcome, self._now())
+
+    def _schedule_after(self, step: int, outcome: StepOutcome) -> None:
+        """The next step decided without an alarm: the very next one while trust is moving
+        (links became trusted or distrusted, a node was proved faulty, a weight fell), else
+        `quiet_interval_steps` on. A deterministic function of the replicated state and the
+        executed batch, so every honest node keeps the same schedule."""
+        moved = (
+            not np.array_equal(outcome.trusted, self.standing_trusted)
+            or bool(np.any(outcome.faulty))
+            or bool(np.any(outcome.weights_after < outcome.weights_before))
+        )
+        self.standing_trusted = np.array(outcome.trusted, dtype=bool)
+        self.next_scheduled_step = step + (1 if moved else self.params.quiet_interval_steps)
 
     def _settle_owed(
         self, step: int, outcome: StepOutcome, value_digest: bytes, carried: tuple
@@ -631,6 +731,8 @@ class TrustLedger:
     def snapshot(self) -> bytes:
         state = {
             "next_step": self.next_step,
+            "next_scheduled_step": self.next_scheduled_step,
+            "standing_trusted": [int(x) for x in self.standing_trusted],
             "streaks": [int(x) for x in self.streaks],
             "trust": list(self.trust),
             "weights": list(self.weights),
@@ -640,6 +742,8 @@ class TrustLedger:
     def restore(self, snapshot: bytes) -> None:
         state = json.loads(snapshot)
         self.next_step = int(state["next_step"])
+        self.next_scheduled_step = int(state["next_scheduled_step"])
+        self.standing_trusted = np.asarray(state["standing_trusted"], dtype=bool)
         self.streaks = np.asarray(state["streaks"], dtype=np.int64)
         self.weights = tuple(int(x) for x in state["weights"])
         self.trust = tuple(int(x) for x in state["trust"])

@@ -77,6 +77,8 @@ def base_scenario(profile: Profile, net: NetworkSetup) -> dict[str, Any]:
     data["byzantine"]["nodes"] = []
     data["byzantine"]["fraction"] = 0.0
     data["byzantine"]["behaviour"]["onset_s"] = onset_of(profile, net)
+    # the paper's ABFT decides every step (the scenario default skips quiet steps)
+    data["control"]["quiet_interval_steps"] = 1
     if net.topology.startswith(("waxman", "rgg")) or net.name == "beijing-shanghai":
         data["classical"] = {"routing": "nix-vector"}
     return data

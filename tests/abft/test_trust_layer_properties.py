@@ -96,11 +96,18 @@ def step_reports(n, links, step, rng, bad_links):
 
 
 @st.composite
-def liar_scenarios(draw):
-    n = draw(st.integers(4, 10))
+def graphs_with_liars(draw, max_nodes: int = 10):
+    """A random connected graph of 4..max_nodes nodes and up to f of them as liars."""
+    n = draw(st.integers(4, max_nodes))
     f = (n - 1) // 3
     links = connected_graph(n, draw(st.integers(0, 2 * n)), draw(st.integers(0, 2**16)))
     liars = draw(st.lists(st.integers(0, n - 1), max_size=f, unique=True))
+    return n, links, liars
+
+
+@st.composite
+def liar_scenarios(draw):
+    n, links, liars = draw(graphs_with_liars())
     bad = draw(st.lists(st.integers(0, len(links) - 1), max_size=len(links) // 2, unique=True))
     lie_p = draw(st.floats(0.0, 1.0))
     silent_p = draw(st.sampled_from([0.0, 0.0, 0.3]))

@@ -37,7 +37,9 @@ def abft_run(tmp_path_factory):
                 "report_qber_offset": -0.05,
             },
         },
-        control={"mode": "abft", "alpha": 0.3},
+        # decide every step: this module checks the consensus traffic of every step (the
+        # default cadence, which skips quiet steps, has tests/abft/test_decision_cadence.py)
+        control={"mode": "abft", "alpha": 0.3, "quiet_interval_steps": 1},
     )
     with QkdScenario(config) as sim:
         sim.attach_control(ControlPlane(config, sim.plan, sim))
