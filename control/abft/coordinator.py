@@ -371,8 +371,9 @@ class AbftCoordinator:
         view = max(self.replicas[i].view for i in self.honest_ids) if self.honest_ids else 0
         if not outcomes:
             stats = StepStats(traffic.messages_sent, traffic.bytes_sent, None, None, 0, 0, view)
-            if self._last_decided is not None and not self.decision_needed(step):
-                return dataclasses.replace(self._last_decided, stats=stats, fresh=False)
+            standing = self._standing(step) if not self.decision_needed(step) else None
+            if standing is not None:
+                return dataclasses.replace(standing, stats=stats, fresh=False)
             return self._undecided(step, stats)
         ref = outcomes[0][1]
         disagreements = sum(o.fingerprint() != ref.fingerprint() for _, o in outcomes)
@@ -407,6 +408,19 @@ class AbftCoordinator:
             self._warned_clamp.add(step)
             log.warning("step %d: %s", step, ref.clamp_reason)
         return decision
+
+    def _standing(self, step: int) -> StepDecision | None:
+        """The latest decision before `step` that honest nodes executed (None: none yet); the
+        one in force on a quiet step, even if it completed after its own step ended."""
+        ledgers = [self.ledgers[i] for i in self.honest_ids]
+        latest = max((ledger.next_step for ledger in ledgers), default=0) - 1  # (executed last)
+        if not (0 <= latest < step and any(latest in ledger.history for ledger in ledgers)):
+            # (after a state transfer the newest step may not be in any history): search them
+            latest = max((s for ledger in ledgers for s in ledger.history if s < step), default=-1)
+        if latest < 0:
+            return None
+        last = self._last_decided
+        return last if last is not None and last.step == latest else self.decision(latest)
 
     def _undecided(self, step: int, stats: StepStats) -> StepDecision:
         """No honest node decided in time: keep the last decision's trust and weights."""
