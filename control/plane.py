@@ -330,7 +330,15 @@ class ControlPlane:
             "consensus_weight": np.asarray(d.consensus_weights) if d is not None else np.ones(n),
             "error": np.asarray(d.errors) if d is not None else np.zeros(n),
             "faulty": np.asarray(d.faulty) if d is not None else np.zeros(n, dtype=bool),
+            # the step whose decision is in force (earlier than the step on a quiet step or one
+            # not decided in time; -1: none yet), so a table shows which steps ABFT decided
+            "decided_step": np.full(n, self._decided_step(d), dtype=np.int64),
         }
+
+    def _decided_step(self, decision: StepDecision | None) -> int:
+        if decision is not None and decision.decided:
+            return decision.step
+        return self.last_decided.step if self.last_decided is not None else -1
 
     def link_columns(self, decision: StepDecision | None) -> dict[str, np.ndarray]:
         """Per link for `decision` (None: no decision yet, every link trusted), as columns."""

@@ -103,6 +103,26 @@ def test_the_default_scenario_keeps_sie_breit_at_its_pre_onset_rate():
     assert all(gud not in route for route in routes[0])
 
 
+def test_the_default_cadence_skips_quiet_steps_and_decides_an_attack_in_its_own_step():
+    """Default `control.quiet_interval_steps` (4): before GUD's onset trust stands still and
+    every 4th step is decided (steps 2, 6, 10, 14, ...). GUD here reports truthfully (no lie to
+    catch at a scheduled step) but intercepts from 1.0 s: its honest neighbours' reports of
+    step 11 (1.0-1.1 s) alarm, so step 11 is decided at once, off the schedule."""
+    results, _, _, _ = run(six_node(report_qber_offset=0.0))
+    # a step agrees on the reports of the step before it (what the nodes measured there)
+    reported = np.array([r.step - 1 for r in results[1:]])
+    in_force = np.array([r.control_nodes["decided_step"].iloc[0] for r in results[1:]])
+    trusted = np.array([r.control_links["trusted"].to_numpy() for r in results[1:]])
+    fresh = in_force == reported
+    # the first reports measured wholly after the onset (step k covers (k - 1) dt .. k dt)
+    onset = int(np.argmax((reported - 1) * 0.1 >= ONSET_S - 1e-9))
+    assert reported[onset] % 4 != 2  # off the schedule
+    quiet = ~fresh[:onset]
+    assert 0.6 * len(quiet) <= quiet.sum() <= 0.8 * len(quiet), in_force  # ~3 of 4 steps quiet
+    assert fresh[onset], in_force
+    assert trusted[onset - 1].all() and not trusted[onset:].all(axis=1).any()
+
+
 @pytest.mark.parametrize("strategy", ["equivocate", "censor"])
 def test_gud_attacking_the_consensus_decides_every_step_and_costs_no_honest_weight(strategy):
     # GUD is member 1 of SECOQC's trusted nodes: primary of view 1; make it primary of view 0 by
