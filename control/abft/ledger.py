@@ -30,21 +30,23 @@ Per step, with trust weights w (integers in units of 2^-16, so sums are exact ev
   (quorum.clamp_update, worst offenders first, reason logged).
 
 Cadence (`quiet_interval_steps` = E; E = 1 decides every step): a step is decided when it is
-scheduled - the step after a decision that moved trust (a link became trusted or distrusted, a
-node was proved faulty, a weight fell), else E steps after the last decision - or when a report
-*alarms*: it votes -1 on a link the standing decision trusts. The schedule and the standing
-trusted links are replicated state (in the snapshot), so honest nodes agree on them. A node
-keeps its report for an unscheduled step and sends it only on an alarm, its own or one received;
-an alarm goes to the primary, which relays it to every node once, so all honest nodes report
-even if the alarm's author told only some of them (a primary that does not relay is replaced by
-the progress timeout, and a new primary is sent the alarm when its view is installed). Why it is
-safe: the only event that makes a trusted link unsafe is an honest endpoint measuring it bad,
-and that endpoint's report alarms in that very step, so no step's decision - fresh or standing -
-trusts a link an honest end sees as bad (tests/abft/test_decision_cadence.py). What waits for
-the schedule is good news only: a link becoming trusted again, weights recovering, and lies that
-alarm nobody (they are caught at the next scheduled step, after which trust moves and every step
-is decided again). A Byzantine node can raise false alarms: that costs one decision per step,
-as with E = 1, and distrusts its own link, as a -1 vote always could.
+scheduled - the step after a decision that moved trust (a link became trusted or distrusted, the
+set of nodes proved faulty changed, a weight fell), else E steps after the last decision - or when
+a report *alarms*: it votes -1 on a link the standing decision trusts. The schedule and the
+standing trusted links are replicated state (in the snapshot), so honest nodes agree on them. A
+node keeps its report for an unscheduled step and sends it only on an alarm, its own or one
+received; an alarm goes to the primary, which relays it to every node once, so all honest nodes
+report even if the alarm's author told only some of them (a primary that does not relay is replaced
+by the progress timeout, and a new primary is sent the alarm when its view is installed). Why it is
+safe: the only event that makes a trusted link unsafe is an honest endpoint measuring it bad, and
+that endpoint's report alarms in that very step, so no step's decision - fresh or standing - trusts
+a link an honest end sees as bad (tests/abft/test_decision_cadence.py). What waits for the schedule
+is good news (a link becoming trusted again, weights recovering) and lies that alarm nobody: they
+are caught at the next scheduled step, after which every step is decided while the liar's weight
+falls (at the floor the standing decision excludes it). Meanwhile a liar's relay can still cost key
+- tampered shares are rejected, never accepted - which deciding every step might have spared
+(README, decision cadence). A Byzantine node can raise false alarms: that costs one decision per
+step, as with E = 1, and distrusts its own link, as a -1 vote always could.
 
 Censorship: reports go to the primary (the linear normal case, pbft.py). A report a replica held
 before a batch reached it, but which the committed batch left out, is "owed": the replica forwards
@@ -260,9 +262,11 @@ class TrustLedger:
         self.trust: tuple[int, ...] = self.weights
         self.streaks = np.zeros(params.n_nodes, dtype=np.int64)
         self.next_step = 0
-        # The decision cadence (replicated state, in the snapshot): the trusted links of the
-        # standing decision, and the next step that is decided even if no report alarms.
+        # The decision cadence (replicated state, in the snapshot): the trusted links and the
+        # proved-faulty nodes of the standing decision, and the next step that is decided even
+        # if no report alarms.
         self.standing_trusted = np.zeros(params.n_links, dtype=bool)
+        self.standing_faulty = np.zeros(params.n_nodes, dtype=bool)
         self.next_scheduled_step = 0
         self.replica: Replica | None = None
         self.history: dict[int, StepOutcome] = {}
@@ -568,15 +572,18 @@ class TrustLedger:
 
     def _schedule_after(self, step: int, outcome: StepOutcome) -> None:
         """The next step decided without an alarm: the very next one while trust is moving
-        (links became trusted or distrusted, a node was proved faulty, a weight fell), else
-        `quiet_interval_steps` on. A deterministic function of the replicated state and the
-        executed batch, so every honest node keeps the same schedule."""
+        (links became trusted or distrusted, the set of nodes proved faulty changed, a weight
+        fell), else `quiet_interval_steps` on. A liar proved faulty step after step keeps trust
+        moving until its weight reaches the floor; from then on the standing decision excludes
+        it, and the schedule catches it again. A deterministic function of the replicated
+        state and the executed batch, so every honest node keeps the same schedule."""
         moved = (
             not np.array_equal(outcome.trusted, self.standing_trusted)
-            or bool(np.any(outcome.faulty))
+            or not np.array_equal(outcome.faulty, self.standing_faulty)
             or bool(np.any(outcome.weights_after < outcome.weights_before))
         )
         self.standing_trusted = np.array(outcome.trusted, dtype=bool)
+        self.standing_faulty = np.array(outcome.faulty, dtype=bool)
         self.next_scheduled_step = step + (1 if moved else self.params.quiet_interval_steps)
 
     def _settle_owed(
@@ -733,6 +740,7 @@ class TrustLedger:
             "next_step": self.next_step,
             "next_scheduled_step": self.next_scheduled_step,
             "standing_trusted": [int(x) for x in self.standing_trusted],
+            "standing_faulty": [int(x) for x in self.standing_faulty],
             "streaks": [int(x) for x in self.streaks],
             "trust": list(self.trust),
             "weights": list(self.weights),
@@ -744,6 +752,7 @@ class TrustLedger:
         self.next_step = int(state["next_step"])
         self.next_scheduled_step = int(state["next_scheduled_step"])
         self.standing_trusted = np.asarray(state["standing_trusted"], dtype=bool)
+        self.standing_faulty = np.asarray(state["standing_faulty"], dtype=bool)
         self.streaks = np.asarray(state["streaks"], dtype=np.int64)
         self.weights = tuple(int(x) for x in state["weights"])
         self.trust = tuple(int(x) for x in state["trust"])
