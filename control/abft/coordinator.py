@@ -338,10 +338,7 @@ class AbftCoordinator:
     def decision_needed(self, step: int) -> bool:
         """Some honest node sent its report for the step (scheduled, or an alarm) or already
         decided it. False on a quiet step: nobody waits for a decision there."""
-        return any(
-            step in self.ledgers[i]._started or step in self.ledgers[i].history
-            for i in self.honest_ids
-        )
+        return any(self.ledgers[i].wants_decision(step) for i in self.honest_ids)
 
     def step_settled(self, step: int) -> bool:
         """Nothing left to wait for in this step: every honest node decided it, or it is quiet."""

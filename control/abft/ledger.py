@@ -311,6 +311,10 @@ class TrustLedger:
         ):
             self._start(step)
 
+    def wants_decision(self, step: int) -> bool:
+        """This node sent its report for `step` (so it waits for a decision) or decided it."""
+        return step in self._started or step in self.history
+
     def alarming(self, report: NodeReport) -> bool:
         """The report votes -1 on a link the standing decision trusts: new evidence that needs a
         decision now, not at the next scheduled step. Anyone can check it from the report and
